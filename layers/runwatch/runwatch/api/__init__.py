@@ -1,0 +1,1 @@
+"""The status API: response schemas (the OpenAPI contract), routes, and the dashboard page."""

@@ -1,0 +1,1 @@
+"""Outbound AWS adapters (Step Functions, Batch, Secrets Manager, SNS) behind small interfaces."""

@@ -1,0 +1,1 @@
+"""Pure code: identity, failure classes, status merge rules. No I/O here."""

@@ -1,0 +1,1 @@
+"""Inbound adapters: AWS event payloads -> neutral observations for the domain."""

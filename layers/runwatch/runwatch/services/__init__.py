@@ -1,0 +1,1 @@
+"""Orchestration of parsing, domain rules and storage: ingest, queries, notify, sweep."""

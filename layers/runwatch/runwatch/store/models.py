@@ -1,0 +1,270 @@
+"""PynamoDB models of runwatch's single table. This module alone knows the key layout.
+
+    run      pk RUN#<flow>#<run_id>   sk #RUN                        GSIs by_flow, recent, by_status, active
+    task     pk RUN#<flow>#<run_id>   sk TASK#<step>#<task_id>       GSIs active, by_queue (while pending)
+    flow     pk FLOWS                 sk <flow>
+    registry pk SM#<state machine arn> sk #SM
+    parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
+    marker   pk MARK#<kind>#<subject> sk <what>                      notification and sweeper markers
+
+One Query on a run's partition returns the run with all its tasks and attempts. The GSIs serve the run
+listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
+while they are active or pending, so they stay small.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+RUN_SK = "#RUN"
+TASK_SK_PREFIX = "TASK#"
+ACTIVE_RUN = "ACTIVE#RUN"
+ACTIVE_TASK = "ACTIVE#TASK"
+RECENT_RUNS = "RUNS"
+
+
+def run_pk(flow: str, run_id: str) -> str:
+    return f"RUN#{flow}#{run_id}"
+
+
+def task_sk(step: str, task_id: str) -> str:
+    return f"{TASK_SK_PREFIX}{step}#{task_id}"
+
+
+def flow_pk(flow: str) -> str:
+    return f"FLOW#{flow}"
+
+
+def status_pk(status: str) -> str:
+    return f"STATUS#{status}"
+
+
+def queue_pk(queue_arn: str) -> str:
+    return f"QUEUE#{queue_arn}"
+
+
+def started_sk(started_iso: str, run_id: str) -> str:
+    return f"{started_iso}#{run_id}"
+
+
+def active_sk(at_iso: str, pk: str, sk: str) -> str:
+    return f"{at_iso}#{pk}#{sk}"
+
+
+class _Index(GlobalSecondaryIndex[Any]):
+    class Meta:
+        projection = AllProjection()
+
+
+class ByFlowIndex(_Index):
+    class Meta:
+        index_name = "by_flow"
+        projection = AllProjection()
+
+    flow_pk = UnicodeAttribute(hash_key=True)
+    started_sk = UnicodeAttribute(range_key=True)
+
+
+class RecentIndex(_Index):
+    class Meta:
+        index_name = "recent"
+        projection = AllProjection()
+
+    recent_pk = UnicodeAttribute(hash_key=True)
+    started_sk = UnicodeAttribute(range_key=True)
+
+
+class ByStatusIndex(_Index):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status_pk = UnicodeAttribute(hash_key=True)
+    started_sk = UnicodeAttribute(range_key=True)
+
+
+class ActiveIndex(_Index):
+    class Meta:
+        index_name = "active"
+        projection = AllProjection()
+
+    active_pk = UnicodeAttribute(hash_key=True)
+    active_sk = UnicodeAttribute(range_key=True)
+
+
+class ByQueueIndex(_Index):
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue_pk = UnicodeAttribute(hash_key=True)
+    active_sk = UnicodeAttribute(range_key=True)
+
+
+class AttemptAttribute(MapAttribute[str, Any]):
+    attempt = NumberAttribute()
+    batch_status = UnicodeAttribute()
+    job_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    started_at = NumberAttribute(null=True)
+    stopped_at = NumberAttribute(null=True)
+    status_reason = UnicodeAttribute(null=True)
+    container_reason = UnicodeAttribute(null=True)
+    exit_code = NumberAttribute(null=True)
+    log_stream = UnicodeAttribute(null=True)
+
+
+class FailureAttribute(MapAttribute[str, Any]):
+    at = NumberAttribute()
+    step = UnicodeAttribute()
+    task_id = UnicodeAttribute()
+    attempt = NumberAttribute()
+    failure_class = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    exit_code = NumberAttribute(null=True)
+
+
+class ExecutionAttribute(MapAttribute[str, Any]):
+    redrive_count = NumberAttribute()
+    terminal = BooleanAttribute()
+    at = NumberAttribute()
+    status = UnicodeAttribute()
+    error = UnicodeAttribute(null=True)
+    cause = UnicodeAttribute(null=True)
+
+
+class TableItem(Model):
+    """Every item of the table; `kind` picks the subclass when a query returns mixed items."""
+
+    class Meta:
+        table_name = "runwatch"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class StatusItem(TableItem):
+    """Shared by runs and tasks: optimistic locking and the sweeper's sparse index."""
+
+    version = VersionAttribute()
+    status = UnicodeAttribute()
+    flow = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    orchestrator = UnicodeAttribute()
+    active_pk = UnicodeAttribute(null=True)
+    active_sk = UnicodeAttribute(null=True)
+    active_index = ActiveIndex()
+
+
+class RunItem(StatusItem, discriminator="run"):
+    user = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute(null=True)
+    project = UnicodeAttribute(null=True)
+    branch = UnicodeAttribute(null=True)
+    tags = ListAttribute[str](of=UnicodeAttribute, default=list)
+    region = UnicodeAttribute(null=True)
+    account = UnicodeAttribute(null=True)
+    state_machine = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    first_seen_at = NumberAttribute(null=True)
+    execution = ExecutionAttribute(null=True)
+    execution_stopped_at = NumberAttribute(null=True)
+    redrive_at = NumberAttribute(null=True)
+    end_succeeded_at = NumberAttribute(null=True)
+    failures = ListAttribute[FailureAttribute](of=FailureAttribute, default=list)
+    killed_at = NumberAttribute(null=True)
+    abandoned_at = NumberAttribute(null=True)
+    activity_at = NumberAttribute(null=True)
+    # Derived, stored for listings and for the notifier reading the stream.
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    failure = FailureAttribute(null=True)
+    flow_pk = UnicodeAttribute(null=True)
+    recent_pk = UnicodeAttribute(null=True)
+    status_pk = UnicodeAttribute(null=True)
+    started_sk = UnicodeAttribute(null=True)
+    by_flow_index = ByFlowIndex()
+    recent_index = RecentIndex()
+    by_status_index = ByStatusIndex()
+
+
+class TaskItem(StatusItem, discriminator="task"):
+    step = UnicodeAttribute()
+    task_id = UnicodeAttribute()
+    attempts = ListAttribute[AttemptAttribute](of=AttemptAttribute, default=list)
+    max_attempts = NumberAttribute(null=True)
+    split_index = NumberAttribute(null=True)
+    job_queue = UnicodeAttribute(null=True)
+    blocked_reason = UnicodeAttribute(null=True)
+    blocked_at = NumberAttribute(null=True)
+    last_event_at = NumberAttribute(null=True)
+    log_group = UnicodeAttribute(null=True)
+    queue_pk = UnicodeAttribute(null=True)
+    by_queue_index = ByQueueIndex()
+
+
+class FlowItem(TableItem, discriminator="flow"):
+    flow = UnicodeAttribute()
+    last_run_id = UnicodeAttribute()
+    last_started_sk = UnicodeAttribute()
+
+
+class StateMachineItem(TableItem, discriminator="state_machine"):
+    """Whether a state machine is Metaflow's, and which flow it runs (None: verified not Metaflow)."""
+
+    flow = UnicodeAttribute(null=True)
+    verdict_source = UnicodeAttribute()
+    checked_at = NumberAttribute()
+
+
+class ParkedExecutionItem(TableItem, discriminator="parked_execution"):
+    """An execution event kept until a Batch event or DescribeStateMachine ties it to a Metaflow flow."""
+
+    event = UnicodeAttribute()
+
+
+class MarkerItem(TableItem, discriminator="marker"):
+    """A fact that something was done once (a notification sent, an alert raised)."""
+
+    created_at = NumberAttribute()
+    detail = UnicodeAttribute(null=True)
+
+
+FLOWS_PK = "FLOWS"
+
+
+def state_machine_pk(arn: str) -> str:
+    return f"SM#{arn}"
+
+
+def parked_pk(execution_arn: str) -> str:
+    return f"SFNEXEC#{execution_arn}"
+
+
+def marker_pk(kind: str, subject: str) -> str:
+    return f"MARK#{kind}#{subject}"
+
+
+def bind(table_name: str, host: str | None = None, region: str | None = None) -> None:
+    """Point every model at a table (tests use one table each; Lambda reads TABLE_NAME once)."""
+    for model in (TableItem, StatusItem, RunItem, TaskItem, FlowItem, StateMachineItem, ParkedExecutionItem, MarkerItem):
+        model.Meta.table_name = table_name
+        model.Meta.host = host
+        if region:
+            model.Meta.region = region
+        model._connection = None

@@ -1,0 +1,234 @@
+"""Conversion between domain states and table items, including the derived, indexed attributes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
+from runwatch.domain.task_state import AttemptState, Failure, TaskKey, TaskState
+from runwatch.store.models import (
+    ACTIVE_RUN,
+    ACTIVE_TASK,
+    RECENT_RUNS,
+    RUN_SK,
+    AttemptAttribute,
+    ExecutionAttribute,
+    FailureAttribute,
+    RunItem,
+    TaskItem,
+    active_sk,
+    flow_pk,
+    queue_pk,
+    run_pk,
+    started_sk,
+    status_pk,
+    task_sk,
+)
+
+DAY_SECONDS = 86_400
+
+
+def iso(ms: int | None) -> str | None:
+    """Epoch milliseconds -> ISO 8601 UTC with millisecond precision (sorts as text)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _failure_attr(failure: Failure) -> FailureAttribute:
+    return FailureAttribute(
+        at=failure.at,
+        step=failure.step,
+        task_id=failure.task_id,
+        attempt=failure.attempt,
+        failure_class=failure.failure_class,
+        status_reason=failure.status_reason,
+        exit_code=failure.exit_code,
+    )
+
+
+def _failure(attr: FailureAttribute) -> Failure:
+    return Failure(
+        at=int(attr.at),
+        step=attr.step,
+        task_id=attr.task_id,
+        attempt=int(attr.attempt),
+        failure_class=attr.failure_class,
+        status_reason=attr.status_reason,
+        exit_code=_int(attr.exit_code),
+    )
+
+
+def _int(value: float | int | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _expires(now_ms: int, retention_days: int) -> int:
+    return now_ms // 1000 + retention_days * DAY_SECONDS
+
+
+def run_to_item(state: RunState, version: int | None, now_ms: int, retention_days: int) -> RunItem:
+    key = state.key
+    pk = run_pk(key.flow, key.run_id)
+    status = state.status
+    started = iso(state.started_at) or iso(now_ms) or ""
+    item = RunItem(
+        pk,
+        RUN_SK,
+        status=status,
+        flow=key.flow,
+        run_id=key.run_id,
+        orchestrator=state.orchestrator,
+        user=state.user,
+        owner=state.owner,
+        project=state.project,
+        branch=state.branch,
+        tags=list(state.tags),
+        region=state.region,
+        account=state.account,
+        state_machine=state.state_machine,
+        execution_arn=state.execution_arn,
+        first_seen_at=state.first_seen_at,
+        execution=ExecutionAttribute(
+            redrive_count=state.execution.redrive_count,
+            terminal=state.execution.terminal,
+            at=state.execution.at,
+            status=state.execution.status,
+            error=state.execution.error,
+            cause=state.execution.cause,
+        )
+        if state.execution
+        else None,
+        execution_stopped_at=state.execution_stopped_at,
+        redrive_at=state.redrive_at,
+        end_succeeded_at=state.end_succeeded_at,
+        failures=[_failure_attr(f) for f in state.failures],
+        killed_at=state.killed_at,
+        abandoned_at=state.abandoned_at,
+        activity_at=state.activity_at,
+        started_at=iso(state.started_at),
+        finished_at=iso(state.finished_at),
+        failure=_failure_attr(state.failure) if state.failure else None,
+        flow_pk=flow_pk(key.flow),
+        recent_pk=RECENT_RUNS,
+        status_pk=status_pk(status),
+        started_sk=started_sk(started, key.run_id),
+        expires_at=_expires(now_ms, retention_days),
+    )
+    if not state.is_terminal:
+        item.active_pk = ACTIVE_RUN
+        item.active_sk = active_sk(iso(state.activity_at or now_ms) or "", pk, RUN_SK)
+    if version is not None:
+        item.version = version
+    return item
+
+
+def run_from_item(item: RunItem) -> RunState:
+    execution = item.execution
+    return RunState(
+        key=RunKey(item.flow, item.run_id),
+        orchestrator=item.orchestrator,
+        user=item.user,
+        owner=item.owner,
+        project=item.project,
+        branch=item.branch,
+        tags=tuple(item.tags or ()),
+        region=item.region,
+        account=item.account,
+        state_machine=item.state_machine,
+        execution_arn=item.execution_arn,
+        first_seen_at=_int(item.first_seen_at),
+        execution=ExecutionFact(
+            redrive_count=int(execution.redrive_count),
+            terminal=bool(execution.terminal),
+            at=int(execution.at),
+            status=execution.status,
+            error=execution.error,
+            cause=execution.cause,
+        )
+        if execution
+        else None,
+        execution_stopped_at=_int(item.execution_stopped_at),
+        redrive_at=_int(item.redrive_at),
+        end_succeeded_at=_int(item.end_succeeded_at),
+        failures=tuple(_failure(f) for f in item.failures or ()),
+        killed_at=_int(item.killed_at),
+        abandoned_at=_int(item.abandoned_at),
+        activity_at=_int(item.activity_at),
+    )
+
+
+def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_days: int) -> TaskItem:
+    key = state.key
+    pk, sk = run_pk(key.flow, key.run_id), task_sk(key.step, key.task_id)
+    status = state.status
+    item = TaskItem(
+        pk,
+        sk,
+        status=status,
+        flow=key.flow,
+        run_id=key.run_id,
+        step=key.step,
+        task_id=key.task_id,
+        orchestrator=state.orchestrator,
+        attempts=[
+            AttemptAttribute(
+                attempt=a.attempt,
+                batch_status=a.batch_status,
+                job_id=a.job_id,
+                created_at=a.created_at,
+                started_at=a.started_at,
+                stopped_at=a.stopped_at,
+                status_reason=a.status_reason,
+                container_reason=a.container_reason,
+                exit_code=a.exit_code,
+                log_stream=a.log_stream,
+            )
+            for a in state.attempts
+        ],
+        max_attempts=state.max_attempts,
+        split_index=state.split_index,
+        job_queue=state.job_queue,
+        blocked_reason=state.blocked_reason,
+        blocked_at=state.blocked_at,
+        last_event_at=state.last_event_at,
+        log_group=state.log_group,
+        expires_at=_expires(now_ms, retention_days),
+    )
+    if not state.is_terminal:
+        item.active_pk = ACTIVE_TASK
+        item.active_sk = active_sk(iso(state.last_event_at or now_ms) or "", pk, sk)
+        if status == "pending" and state.job_queue:
+            item.queue_pk = queue_pk(state.job_queue)
+    if version is not None:
+        item.version = version
+    return item
+
+
+def task_from_item(item: TaskItem) -> TaskState:
+    return TaskState(
+        key=TaskKey(item.flow, item.run_id, item.step, item.task_id),
+        orchestrator=item.orchestrator,
+        attempts=tuple(
+            AttemptState(
+                attempt=int(a.attempt),
+                batch_status=a.batch_status,
+                job_id=a.job_id,
+                created_at=_int(a.created_at),
+                started_at=_int(a.started_at),
+                stopped_at=_int(a.stopped_at),
+                status_reason=a.status_reason,
+                container_reason=a.container_reason,
+                exit_code=_int(a.exit_code),
+                log_stream=a.log_stream,
+            )
+            for a in item.attempts or ()
+        ),
+        max_attempts=_int(item.max_attempts),
+        split_index=_int(item.split_index),
+        job_queue=item.job_queue,
+        blocked_reason=item.blocked_reason,
+        blocked_at=_int(item.blocked_at),
+        last_event_at=_int(item.last_event_at),
+        log_group=item.log_group,
+    )
