@@ -68,6 +68,10 @@ class Ingestor:
         self.counters.add(f"events_{outcome}")
         return outcome
 
+    def observe_run(self, observation: RunState) -> bool:
+        """Join a run-level fact that no event carries (the sweeper's "abandoned"); True if it changed."""
+        return self._join_run(observation)
+
     def apply(self, event: AnyEvent) -> str:
         if isinstance(event, BatchJobStateChangeEvent):
             return self._apply_batch_event(event)
