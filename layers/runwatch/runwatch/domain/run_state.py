@@ -48,6 +48,7 @@ class RunState:
     orchestrator: str
     user: str | None = None
     owner: str | None = None
+    production_token: str | None = None
     project: str | None = None
     branch: str | None = None
     tags: tuple[str, ...] = ()
@@ -153,6 +154,7 @@ def merge_run(a: RunState, b: RunState) -> RunState:
         orchestrator=max(a.orchestrator, b.orchestrator),
         user=first_set(a.user, b.user),
         owner=first_set(a.owner, b.owner),
+        production_token=first_set(a.production_token, b.production_token),
         project=first_set(a.project, b.project),
         branch=first_set(a.branch, b.branch),
         tags=tuple(sorted(set(a.tags) | set(b.tags))),

@@ -137,6 +137,7 @@ def observe_job(
             orchestrator=ORCHESTRATOR_SFN,
             user=None,
             owner=params.get("metaflow.owner") or env.get("METAFLOW_OWNER"),
+            production_token=params.get("metaflow.production_token") or env.get("METAFLOW_PRODUCTION_TOKEN"),
             project=sm_name.project if sm_name else None,
             branch=sm_name.branch if sm_name else None,
             state_machine=state_machine,

@@ -21,7 +21,7 @@ from runwatch.events.envelope import AnyEvent, RejectedEvent, parse_event
 from runwatch.events.models import BATCH_JOB_QUEUE_BLOCKED, BatchJobDetail, BatchJobStateChangeEvent
 from runwatch.events.step_functions import ExecutionObservation, observe_execution
 from runwatch.services.lru import LRU
-from runwatch.store.repository import Conflict, StatusRepository, StoreUnavailable, Versioned
+from runwatch.store.repository import Conflict, StoreUnavailable, Versioned
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -33,6 +33,22 @@ _NOT_METAFLOW = ""  # registry verdict for state machines that are not Metaflow'
 
 S = TypeVar("S")
 K = TypeVar("K")
+
+
+class IngestStore(Protocol):
+    """What ingest needs of the table (StatusRepository; an in-memory fake in unit tests)."""
+
+    def load_task(self, key: TaskKey) -> Versioned | None: ...
+    def save_task(self, state: TaskState, version: int | None) -> int: ...
+    def load_run(self, key: RunKey) -> Versioned | None: ...
+    def save_run(self, state: RunState, version: int | None) -> int: ...
+    def record_flow_run(self, state: RunState) -> None: ...
+    def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]: ...
+    def state_machine_flow(self, arn: str) -> tuple[bool, str | None]: ...
+    def record_state_machine(self, arn: str, flow: str | None, source: str) -> None: ...
+    def park_execution(self, execution_arn: str, order_key: str, event_json: str) -> None: ...
+    def parked_executions(self, execution_arn: str) -> list[tuple[str, str]]: ...
+    def drop_parked(self, execution_arn: str, order_key: str) -> None: ...
 
 
 class Counters(Protocol):
@@ -47,7 +63,7 @@ class NoCounters:
 class Ingestor:
     def __init__(
         self,
-        repository: StatusRepository,
+        repository: IngestStore,
         counters: Counters | None = None,
         inspector: StateMachineInspector | None = None,
         cache_size: int = 20_000,

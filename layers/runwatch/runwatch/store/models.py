@@ -174,6 +174,7 @@ class StatusItem(TableItem):
 class RunItem(StatusItem, discriminator="run"):
     user = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
+    production_token = UnicodeAttribute(null=True)
     project = UnicodeAttribute(null=True)
     branch = UnicodeAttribute(null=True)
     tags = ListAttribute[str](of=UnicodeAttribute, default=list)

@@ -1,0 +1,72 @@
+"""An in-memory stand-in for StatusRepository with the same optimistic-locking semantics.
+
+For unit and property tests of ingest rules, where DynamoDB Local would make thousands of examples slow;
+the integration tests run the same scenarios against the real engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.store.repository import Conflict, Versioned
+
+
+@dataclass
+class MemoryStore:
+    tasks: dict[TaskKey, Versioned] = field(default_factory=dict)
+    runs: dict[RunKey, Versioned] = field(default_factory=dict)
+    flows: dict[str, str] = field(default_factory=dict)
+    machines: dict[str, str | None] = field(default_factory=dict)
+    parked: dict[str, dict[str, str]] = field(default_factory=dict)
+    markers: set[tuple[str, str, str]] = field(default_factory=set)
+    write_requests: int = 0
+
+    def _save(self, table: dict[Any, Versioned], key: Any, state: Any, version: int | None) -> int:
+        self.write_requests += 1
+        current = table.get(key)
+        if (current.version if current else None) != version:
+            raise Conflict(str(key))
+        new_version = (version or 0) + 1
+        table[key] = Versioned(state, new_version)
+        return new_version
+
+    def load_task(self, key: TaskKey) -> Versioned | None:
+        return self.tasks.get(key)
+
+    def save_task(self, state: TaskState, version: int | None) -> int:
+        return self._save(self.tasks, state.key, state, version)
+
+    def load_run(self, key: RunKey) -> Versioned | None:
+        return self.runs.get(key)
+
+    def save_run(self, state: RunState, version: int | None) -> int:
+        return self._save(self.runs, state.key, state, version)
+
+    def record_flow_run(self, state: RunState) -> None:
+        self.write_requests += 1
+        self.flows[state.key.flow] = state.key.run_id
+
+    def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
+        found = [v.state for v in self.tasks.values() if v.state.status == "pending" and v.state.job_queue == queue_arn]
+        return found[:limit]
+
+    def state_machine_flow(self, arn: str) -> tuple[bool, str | None]:
+        return (arn in self.machines, self.machines.get(arn))
+
+    def record_state_machine(self, arn: str, flow: str | None, source: str) -> None:
+        self.write_requests += 1
+        self.machines[arn] = flow
+
+    def park_execution(self, execution_arn: str, order_key: str, event_json: str) -> None:
+        self.write_requests += 1
+        self.parked.setdefault(execution_arn, {})[order_key] = event_json
+
+    def parked_executions(self, execution_arn: str) -> list[tuple[str, str]]:
+        return sorted(self.parked.get(execution_arn, {}).items())
+
+    def drop_parked(self, execution_arn: str, order_key: str) -> None:
+        self.write_requests += 1
+        self.parked.get(execution_arn, {}).pop(order_key, None)

@@ -1,0 +1,37 @@
+"""Helpers to replay synthetic runs through the real Ingestor into an in-memory store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.task_state import TaskState
+from runwatch.services.ingest import Ingestor
+from tests.fakes.memory_store import MemoryStore
+
+
+def replay(events: list[dict[str, Any]], store: MemoryStore | None = None) -> MemoryStore:
+    store = store or MemoryStore()
+    ingestor = Ingestor(store)
+    for event in events:
+        ingestor.ingest(event)
+    return store
+
+
+def run_of(store: MemoryStore, flow: str, run_id: str) -> RunState:
+    return store.runs[RunKey(flow, run_id)].state
+
+
+def tasks_of(store: MemoryStore, flow: str, run_id: str) -> dict[tuple[str, str], TaskState]:
+    return {
+        (key.step, key.task_id): v.state for key, v in store.tasks.items() if (key.flow, key.run_id) == (flow, run_id)
+    }
+
+
+def snapshot(store: MemoryStore) -> dict[Any, Any]:
+    """What the API can show: every run's material state with its derived fields, and every task."""
+    runs = {
+        key: (v.state.material(), v.state.status, v.state.failure, v.state.finished_at) for key, v in store.runs.items()
+    }
+    tasks = {key: (v.state, v.state.status) for key, v in store.tasks.items()}
+    return {"runs": runs, "tasks": tasks}

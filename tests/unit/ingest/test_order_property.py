@@ -1,0 +1,66 @@
+"""Any permutation of a run's events, with any duplicates, ends in the state of the in-order stream."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runwatch.local.synth import RunSpec, simulate_run
+from tests.unit.ingest.scenarios import replay, snapshot
+
+ATTEMPT_ENDINGS = ["ok", "user_code", "oom", "spot", "timeout", "image_pull"]
+
+
+@st.composite
+def run_specs(draw: st.DrawFn, index: int) -> RunSpec:
+    sfn = draw(st.booleans())
+    fanout = draw(st.integers(1, 3))
+    outcomes: dict[int, list[str]] = {}
+    for task in range(fanout):
+        plan = draw(st.lists(st.sampled_from(ATTEMPT_ENDINGS), min_size=1, max_size=3))
+        outcomes[task] = plan
+    flow = draw(st.sampled_from(["TrainFlow", "ScoringFlow"]))
+    return RunSpec(
+        flow=flow,
+        run_id=f"sfn-run-{index}" if sfn else f"17950000000{index}",
+        orchestrator="step-functions" if sfn else "batch",
+        state_machine=f"demo.prod.{flow}" if sfn else None,
+        fanout=fanout,
+        max_retries=draw(st.integers(0, 2)),
+        outcomes={"train": outcomes},
+        start_ms=1_795_000_000_000 + index * 1_000,
+        execution_outcome=draw(st.sampled_from([None, None, "TIMED_OUT", "ABORTED"])) if sfn else None,
+    )
+
+
+@st.composite
+def event_streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    count = draw(st.integers(1, 2))
+    events = [e for i in range(count) for e in simulate_run(draw(run_specs(i)))]
+    shuffled = draw(st.permutations(events))
+    duplicates = draw(st.lists(st.sampled_from(events), max_size=len(events) // 2))
+    positions = draw(st.lists(st.integers(0, len(shuffled)), min_size=len(duplicates), max_size=len(duplicates)))
+    delivered = list(shuffled)
+    for event, position in zip(duplicates, positions, strict=True):
+        delivered.insert(position, copy.deepcopy(event))
+    return events, delivered
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(event_streams())
+def test_any_order_with_duplicates_ends_in_the_in_order_state(streams: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    in_order, delivered = streams
+    assert snapshot(replay(delivered)) == snapshot(replay(in_order))
+
+
+@settings(max_examples=50, deadline=None)
+@given(event_streams())
+def test_replaying_everything_again_writes_nothing(streams: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    _, delivered = streams
+    store = replay(delivered)
+    writes = store.write_requests
+    replay(delivered, store)
+    assert store.write_requests == writes
