@@ -1,7 +1,22 @@
-"""Placeholder api handler: lets `sam build` package the function until the real adapter replaces it."""
+"""API Lambda: API Gateway REST proxy events -> the status API and dashboard (routes in runwatch.api.app)."""
+
+from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 
+from runwatch.api.app import create_app
+from runwatch.config import api_settings, settings
+from runwatch.observability import logger
+from runwatch.services.queries import build_queries
+
+# Built once per container: the routes, the OpenAPI model and the table binding (clients are lazy).
+app = create_app(
+    build_queries(settings(), api_settings()), cors_origin=api_settings().cors_origin, logger=logger
+)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("the api handler is not implemented yet")
+    return app.resolve(event, context)

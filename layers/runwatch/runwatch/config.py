@@ -114,3 +114,23 @@ class SweeperSettings:
 @lru_cache(maxsize=1)
 def sweeper_settings() -> SweeperSettings:
     return SweeperSettings.from_env()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The status API's settings; the page token key falls back to one derived from the table name."""
+
+    cors_origin: str | None = None
+    page_token_secret: str | None = None
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        return cls(
+            cors_origin=os.environ.get("CORS_ORIGIN") or None,
+            page_token_secret=os.environ.get("PAGE_TOKEN_SECRET") or None,
+        )
+
+
+@lru_cache(maxsize=1)
+def api_settings() -> ApiSettings:
+    return ApiSettings.from_env()

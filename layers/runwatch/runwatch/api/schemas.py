@@ -1,0 +1,129 @@
+"""Response models of the status API: the OpenAPI contract. Field names and types here are the API.
+
+Times are ISO 8601 UTC strings (`2026-11-26T19:32:05.123Z`); absent facts are null, never omitted.
+The status vocabularies mirror runwatch.domain.vocab (a unit test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["running", "succeeded", "failed", "timed_out", "aborted", "unknown"]
+TaskStatus = Literal["pending", "starting", "running", "retrying", "succeeded", "failed", "killed"]
+AttemptStatus = Literal["pending", "starting", "running", "succeeded", "failed"]
+StepStatus = Literal["failed", "running", "pending", "killed", "succeeded"]
+FailureClass = Literal[
+    "spot_reclaim", "oom", "timeout", "image_pull", "agent", "user_code", "killed", "unknown"
+]
+
+Timestamp = Annotated[
+    str | None,
+    Field(json_schema_extra={"format": "date-time"}, description="ISO 8601 UTC, or null when unknown"),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Failure(_Model):
+    """A run's root cause: the earliest final task failure of its own (killed siblings never count).
+
+    A run that failed without any failed task (e.g. a Step Functions execution that failed or timed out
+    outside a Batch job) has null step, task_id and attempt, and the execution's error as status_reason.
+    """
+
+    step: str | None
+    task_id: str | None
+    attempt: int | None
+    failure_class: FailureClass
+    status_reason: str | None
+    exit_code: int | None
+
+
+class RunSummary(_Model):
+    flow: str
+    run_id: str
+    status: RunStatus
+    orchestrator: str = Field(description='"batch" (local runtime on Batch) or "step-functions"')
+    user: str | None
+    project: str | None
+    branch: str | None
+    tags: list[str]
+    started_at: Timestamp
+    finished_at: Timestamp
+    failure: Failure | None
+    region: str | None
+    account: str | None
+    execution_arn: str | None
+    state_machine: str | None
+
+
+class Attempt(_Model):
+    attempt: int
+    status: AttemptStatus
+    job_id: str | None
+    job_queue: str | None
+    failure_class: FailureClass | None
+    status_reason: str | None
+    container_reason: str | None
+    exit_code: int | None
+    created_at: Timestamp
+    started_at: Timestamp
+    stopped_at: Timestamp
+    log_stream: str | None
+    log_group: str | None
+
+
+class Task(_Model):
+    task_id: str
+    status: TaskStatus
+    split_index: int | None
+    blocked_reason: str | None = Field(
+        description="why Batch cannot place the job (job queue blocked), if known"
+    )
+    attempts: list[Attempt]
+
+
+class Step(_Model):
+    step: str
+    status: StepStatus = Field(
+        description="failed if any task failed; else running if any task is running or starting; else pending "
+        "if any is pending or retrying; else killed if any was killed; else succeeded"
+    )
+    task_counts: dict[str, int] = Field(description="number of tasks per task status (statuses present only)")
+    tasks: list[Task]
+
+
+class RunDetail(RunSummary):
+    steps: list[Step] = Field(
+        description="ordered by the earliest attempt creation time of their tasks (ties by name); tasks by "
+        "split_index, then task id (numerically when both are digits)"
+    )
+
+
+class RunPage(_Model):
+    runs: list[RunSummary]
+    next_token: str | None = Field(description="pass as next_token for the next page; null on the last page")
+
+
+class FlowEntry(_Model):
+    flow: str
+    last_run: RunSummary | None = Field(description="the flow's newest run; null once it has expired")
+
+
+class FlowPage(_Model):
+    flows: list[FlowEntry]
+    next_token: str | None = Field(description="pass as next_token for the next page; null on the last page")
+
+
+class Health(_Model):
+    status: Literal["ok"]
+
+
+class ErrorBody(_Model):
+    message: str
+    parameter: str | None = Field(default=None, description="the request parameter at fault (400 only)")
+    request_id: str | None = Field(default=None, description="quote it when reporting a 5xx")

@@ -1,0 +1,221 @@
+"""Read side of the table for the status API: every listing is a bounded Query on the table or a GSI.
+
+Pages are newest first (runs) or by name (flows). A page asks DynamoDB for one item more than it returns,
+so `next_key` is set only when something follows, and it is the key of the last item returned, so the
+next page starts right after it with no gap and no repeat.
+
+A flow's runs filtered by status use the `by_flow` index with a FilterExpression. DynamoDB charges and
+pages by the items it evaluates, not the ones it returns, so one request evaluates at most
+`filter_budget` items and then returns what it found with a position to go on from: a page may hold fewer
+runs than asked for, even none, while `next_key` is set. That keeps every request's cost bounded however
+rare the status is in that flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from runwatch.store.models import (
+    FLOWS_PK,
+    RECENT_RUNS,
+    RUN_SK,
+    FlowItem,
+    RunItem,
+    TableItem,
+    TaskItem,
+    flow_pk,
+    run_pk,
+    status_pk,
+)
+from runwatch.store.repository import guarded
+
+RawKey = dict[str, dict[str, str]]
+Position = dict[str, str]
+
+# DynamoDB's limits on key attribute values (bytes): a longer value cannot be a position we issued.
+MAX_KEY_BYTES = 2048
+DEFAULT_FILTER_BUDGET = 1000
+# The first filtered call reads a few pages' worth; later calls double, up to the budget.
+FILTER_FIRST_CALL = 100
+
+
+class InvalidStartKey(ValueError):
+    """A start position that does not belong to the listing it was given to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page[T]:
+    items: list[T]
+    next_key: Position | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """Which key attributes make up a position, and which of them is fixed by the query."""
+
+    key_names: tuple[str, ...]
+    partition_name: str
+    partition_value: str
+
+    def check(self, start: Position | None) -> RawKey | None:
+        if start is None:
+            return None
+        if set(start) != set(self.key_names) or start[self.partition_name] != self.partition_value:
+            raise InvalidStartKey("position belongs to another listing")
+        if any(not value or len(value.encode()) > MAX_KEY_BYTES for value in start.values()):
+            raise InvalidStartKey("position has an invalid key value")
+        return {name: {"S": value} for name, value in start.items()}
+
+    def position_of(self, raw_item: Mapping[str, Any]) -> Position:
+        return {name: raw_item[name]["S"] for name in self.key_names}
+
+
+def _table_key_names(model: type[Model]) -> tuple[str, str]:
+    return str(model._hash_keyname), str(model._range_keyname)
+
+
+def _index_key_names(index: GlobalSecondaryIndex[Any]) -> tuple[str, str]:
+    attributes = index.Meta.attributes.values()
+    hash_name = next(a.attr_name for a in attributes if a.is_hash_key)
+    range_name = next(a.attr_name for a in attributes if a.is_range_key)
+    return hash_name, range_name
+
+
+def _index_listing(index: GlobalSecondaryIndex[Any], partition_value: str) -> _Listing:
+    hash_name, range_name = _index_key_names(index)
+    return _Listing((*_table_key_names(RunItem), hash_name, range_name), hash_name, partition_value)
+
+
+def _raw_position(raw: Mapping[str, Any] | None) -> Position | None:
+    if raw is None:
+        return None
+    return {name: value["S"] for name, value in raw.items()}
+
+
+class RunReader:
+    """Queries behind the API's listings and run detail; DynamoDB errors become StoreUnavailable."""
+
+    def __init__(self, filter_budget: int = DEFAULT_FILTER_BUDGET) -> None:
+        self.filter_budget = filter_budget
+        self.calls = 0  # DynamoDB requests made, for tests and benchmarks
+
+    # -- run listings ------------------------------------------------------------------------------
+    def recent_runs(self, limit: int, start: Position | None = None) -> Page[RunItem]:
+        return self._runs(RunItem.recent_index, RECENT_RUNS, limit, start)
+
+    def runs_with_status(self, status: str, limit: int, start: Position | None = None) -> Page[RunItem]:
+        return self._runs(RunItem.by_status_index, status_pk(status), limit, start)
+
+    def flow_runs(
+        self, flow: str, limit: int, start: Position | None = None, status: str | None = None
+    ) -> Page[RunItem]:
+        return self._runs(RunItem.by_flow_index, flow_pk(flow), limit, start, status)
+
+    def _runs(
+        self,
+        index: GlobalSecondaryIndex[Any],
+        partition: str,
+        limit: int,
+        start: Position | None,
+        status: str | None = None,
+    ) -> Page[RunItem]:
+        listing = _index_listing(index, partition)
+        condition = RunItem.status == status if status is not None else None
+
+        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
+            iterator = index.query(
+                partition,
+                scan_index_forward=False,
+                filter_condition=condition,
+                page_size=size,
+                last_evaluated_key=start_key,
+            )
+            return _one_page(iterator.page_iter)
+
+        return self._collect(
+            call, listing, limit, start, RunItem.from_raw_data, filtered=condition is not None
+        )
+
+    # -- flows -------------------------------------------------------------------------------------
+    def flows(self, limit: int, start: Position | None = None) -> Page[FlowItem]:
+        hash_name, range_name = _table_key_names(FlowItem)
+        listing = _Listing((hash_name, range_name), hash_name, FLOWS_PK)
+
+        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
+            iterator = FlowItem.query(FLOWS_PK, page_size=size, last_evaluated_key=start_key)
+            return _one_page(iterator.page_iter)
+
+        return self._collect(call, listing, limit, start, FlowItem.from_raw_data, filtered=False)
+
+    def runs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], RunItem]:
+        """Runs by (flow, run_id) in one BatchGetItem (at most 100 keys); missing runs are left out."""
+        if not keys:
+            return {}
+        self.calls += 1
+        wanted = list(dict.fromkeys(run_pk(flow, run_id) for flow, run_id in keys))
+        items = guarded(lambda: list(RunItem.batch_get([(pk, RUN_SK) for pk in wanted])))
+        return {(i.flow, i.run_id): i for i in items if isinstance(i, RunItem)}
+
+    # -- one run -------------------------------------------------------------------------------------
+    def run_with_tasks(self, flow: str, run_id: str) -> tuple[RunItem | None, list[TaskItem]]:
+        """The run and all its tasks: one Query of the run's partition (paged by DynamoDB if large)."""
+        self.calls += 1
+        run: RunItem | None = None
+        tasks: list[TaskItem] = []
+        for item in guarded(lambda: list(TableItem.query(run_pk(flow, run_id)))):
+            if isinstance(item, RunItem):
+                run = item
+            elif isinstance(item, TaskItem):
+                tasks.append(item)
+        return run, tasks
+
+    # -- paging --------------------------------------------------------------------------------------
+    def _collect[T](
+        self,
+        call: Callable[[int, RawKey | None], dict[str, Any]],
+        listing: _Listing,
+        limit: int,
+        start: Position | None,
+        build: Callable[[dict[str, Any]], T],
+        filtered: bool,
+    ) -> Page[T]:
+        want = limit + 1  # one more than returned: proves that a next page exists
+        raw_items: list[dict[str, Any]] = []
+        start_key = listing.check(start)
+        evaluated = 0
+        size = max(FILTER_FIRST_CALL, 2 * want) if filtered else want
+        while True:
+            if filtered:
+                size = min(size, self.filter_budget - evaluated)
+            self.calls += 1
+            page = guarded(lambda: call(size, start_key))  # noqa: B023 (called right away)
+            found = page.get("Items", [])
+            raw_items.extend(found)
+            evaluated += int(page.get("ScannedCount", len(found)))
+            start_key = page.get("LastEvaluatedKey")
+            if len(raw_items) >= want or start_key is None:
+                break
+            if filtered:
+                if evaluated >= self.filter_budget:
+                    break
+                size *= 2
+            else:
+                size = want - len(raw_items)  # DynamoDB stopped at 1 MB: fetch the rest
+        if len(raw_items) > limit:
+            raw_items = raw_items[:limit]
+            next_key: Position | None = listing.position_of(raw_items[-1])
+        else:
+            next_key = _raw_position(start_key)
+        return Page([build(raw) for raw in raw_items], next_key)
+
+
+def _one_page(pages: Iterator[dict[str, Any]]) -> dict[str, Any]:
+    """Exactly one Query request: the page, its ScannedCount and LastEvaluatedKey."""
+    page = next(pages)
+    page.setdefault("LastEvaluatedKey", None)
+    return page
