@@ -1,7 +1,34 @@
-"""Placeholder notifier handler: lets `sam build` package the function until the real adapter replaces it."""
+"""Notifier Lambda: table stream batches -> Slack / webhook / SNS messages, with partial batch responses.
 
+A record that could not be delivered is reported failed, so the stream retries it (bisecting the batch)
+and finally hands it to the on-failure destination; the others are not sent again (see services/notify.py).
+"""
+
+from __future__ import annotations
+
+import os
 from typing import Any
 
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from runwatch.config import settings
+from runwatch.notify.wiring import build_lambda_notifier
+from runwatch.observability import MetricCounters, logger, metrics
+from runwatch.services.factory import bind_table
+
+_notifier = build_lambda_notifier(os.environ, bind_table(settings()), boto3.client, counters=MetricCounters())
+_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def _record(record: DynamoDBRecord) -> int:
+    return _notifier.handle_record(record.raw_event)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("the notifier handler is not implemented yet")
+    return process_partial_response(
+        event=event, record_handler=_record, processor=_processor, context=context
+    )

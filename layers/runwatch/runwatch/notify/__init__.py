@@ -1,0 +1,1 @@
+"""Notification channels (Slack, signed webhooks, SNS), their delivery, rules and secrets."""

@@ -1,0 +1,257 @@
+"""Notify: table stream records -> at most one message per transition and channel.
+
+A stream record is a run whose status changed, a task that got a new attempt after an infrastructure
+failure, or a sweeper alert marker. Each (transition, channel) pair is claimed with a marker before it is
+sent, so a redelivered batch (partial-batch retry, bisection, the local poller restarting) never sends
+twice; a send that fails releases its marker and fails the record, so the redelivery tries that channel
+again and, once the retries are spent, the stream's on-failure destination keeps the record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Final, Protocol
+
+from runwatch.domain.alerts import ALERT_MARKER_KIND, Alert, alert_type_of_sk
+from runwatch.domain.notification_policy import (
+    TASK_RETRYING,
+    RoutingRules,
+    Subject,
+    newly_retried_attempts,
+    route,
+    run_notification_type,
+    run_transition_key,
+    task_transition_key,
+)
+from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.events.stream import StreamChange, UndecodableRecord, decode_record, sequence_number
+from runwatch.notify.delivery import DeliveryFailed
+from runwatch.notify.links import LinkBuilder
+from runwatch.notify.message import Notification, compose_alert, compose_retry, compose_run, stand_in_run
+from runwatch.notify.secrets import SecretUnavailable
+from runwatch.observability import logger
+from runwatch.store.models import MarkerItem, RunItem, TaskItem, marker_pk
+from runwatch.store.records import run_from_item, task_from_item
+from runwatch.store.repository import StatusRepository
+
+NOTIFY_MARKER_KIND: Final = "notify"
+NOTIFY_MARKER_TTL_DAYS: Final = 30
+_ALERT_PK_PREFIX: Final = marker_pk(ALERT_MARKER_KIND, "")
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, notification: Notification) -> None: ...
+
+
+class Counters(Protocol):
+    def add(self, name: str, value: int = 1) -> None: ...
+
+
+class _NoCounters:
+    def add(self, name: str, value: int = 1) -> None:
+        return None
+
+
+class NotificationFailed(Exception):
+    """At least one channel could not be sent to; the record must be redelivered."""
+
+
+class RejectedRecord(Exception):
+    """A record that can never produce a notification (undecodable item, malformed alert)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFailure:
+    sequence_number: str
+    reason: str
+
+
+@dataclass
+class _Due:
+    """One transition worth telling: routed on `subject` before anything costly is read."""
+
+    key: str
+    run: RunKey
+    subject: Subject
+    compose: Callable[[], Notification]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Notifier:
+    def __init__(
+        self,
+        repository: StatusRepository,
+        channels: Iterable[Channel],
+        rules: Callable[[], RoutingRules],
+        links: LinkBuilder | None = None,
+        counters: Counters | None = None,
+        clock: Callable[[], int] = _now_ms,
+    ) -> None:
+        self.repo = repository
+        self.channels = {channel.name: channel for channel in channels}
+        self.rules = rules
+        self.links = links or LinkBuilder()
+        self.counters = counters or _NoCounters()
+        self.clock = clock
+
+    # -- entry points --------------------------------------------------------------------------------
+    def handle_stream_records(self, records: Iterable[Mapping[str, Any]]) -> list[StreamFailure]:
+        """Records as Lambda or `dynamodbstreams.get_records` gives them; returns the ones that failed."""
+        failures = []
+        for record in records:
+            try:
+                self.handle_record(record)
+            except Exception as error:
+                failures.append(StreamFailure(sequence_number(record), str(error)))
+        return failures
+
+    def handle_record(self, record: Mapping[str, Any]) -> int:
+        """Send what one record calls for; returns the messages sent. Raises when one must be retried."""
+        try:
+            return self._handle(record)
+        except Exception as error:
+            logger.warning("stream record failed", sequence_number=sequence_number(record), error=str(error))
+            raise
+
+    def _handle(self, record: Mapping[str, Any]) -> int:
+        try:
+            change = decode_record(record)
+        except UndecodableRecord as error:
+            raise RejectedRecord(str(error)) from None
+        sent = 0
+        failed: list[str] = []
+        for due in self._due(change):
+            sent += self._deliver(due, failed)
+        if failed:
+            raise NotificationFailed("; ".join(failed))
+        return sent
+
+    # -- what a change calls for -----------------------------------------------------------------------
+    def _due(self, change: StreamChange) -> list[_Due]:
+        new = change.new
+        if isinstance(new, RunItem):
+            return self._run_due(change.old if isinstance(change.old, RunItem) else None, new)
+        if isinstance(new, TaskItem):
+            return self._retry_due(change.old if isinstance(change.old, TaskItem) else None, new)
+        if (
+            isinstance(new, MarkerItem)
+            and change.event_name == "INSERT"
+            and new.pk.startswith(_ALERT_PK_PREFIX)
+        ):
+            return self._alert_due(new)
+        return []
+
+    def _run_due(self, old: RunItem | None, new: RunItem) -> list[_Due]:
+        notification_type = run_notification_type(old.status if old else None, new.status)
+        if notification_type is None:
+            return []
+        run = run_from_item(new)
+        key = run_transition_key(notification_type, run.execution.redrive_count if run.execution else 0)
+
+        def compose() -> Notification:
+            # One Query of the run partition: the root cause's attempts and how many tasks failed.
+            # The status comes from the stream image, the transition being told, even if the run moved on.
+            _, tasks = self.repo.run_with_tasks(run.key)
+            return compose_run(key, notification_type, run, tasks, self.links, self.clock())
+
+        failure = run.failure
+        return [
+            _Due(
+                key,
+                run.key,
+                _subject(notification_type, run, failure.failure_class if failure else None),
+                compose,
+            )
+        ]
+
+    def _retry_due(self, old: TaskItem | None, new: TaskItem) -> list[_Due]:
+        task = task_from_item(new)
+        attempts = newly_retried_attempts(task_from_item(old) if old else None, task)
+        if not attempts:
+            return []
+        run = self._run_or_stand_in(task.key.flow, task.key.run_id, task.orchestrator)
+        due = []
+        for number in attempts:
+            key = task_transition_key(task.key.step, task.key.task_id, number)
+            attempt = next(a for a in task.attempts if a.attempt == number)
+            compose = partial(self._compose_retry, key, run, task, number)
+            due.append(_Due(key, run.key, _subject(TASK_RETRYING, run, attempt.failure_class), compose))
+        return due
+
+    def _alert_due(self, marker: MarkerItem) -> list[_Due]:
+        if alert_type_of_sk(marker.sk) is None:
+            return []
+        try:
+            alert = Alert.from_json(marker.detail or "")
+        except (ValueError, KeyError, TypeError) as error:
+            raise RejectedRecord(f"alert marker {marker.sk} has no valid detail: {error}") from None
+        run = self._run_or_stand_in(alert.flow, alert.run_id)
+        task: TaskState | None = None
+        if alert.step and alert.task_id:
+            loaded = self.repo.load_task(TaskKey(alert.flow, alert.run_id, alert.step, alert.task_id))
+            task = loaded.state if loaded else None
+        key = marker.sk
+        compose = partial(compose_alert, key, alert, run, task, self.links)
+        return [_Due(key, run.key, _subject(alert.type, run, None), compose)]
+
+    def _compose_retry(self, key: str, run: RunState, task: TaskState, attempt: int) -> Notification:
+        return compose_retry(key, run, task, attempt, self.links, self.clock())
+
+    def _run_or_stand_in(self, flow: str, run_id: str, orchestrator: str = "unknown") -> RunState:
+        loaded = self.repo.load_run(RunKey(flow, run_id))
+        return loaded.state if loaded else stand_in_run(flow, run_id, orchestrator)
+
+    # -- delivery --------------------------------------------------------------------------------------
+    def _deliver(self, due: _Due, failed: list[str]) -> int:
+        """Send `due` to each routed channel not already claimed; failures are appended to `failed`."""
+        channels = route(self.rules(), due.subject, tuple(self.channels))
+        if not channels:
+            self.counters.add("notifications_unrouted")
+            return 0
+        subject = f"{due.run.flow}#{due.run.run_id}"
+        notification: Notification | None = None
+        sent = 0
+        for name in channels:
+            what = f"{due.key}#{name}"
+            if not self.repo.claim_marker(NOTIFY_MARKER_KIND, subject, what, ttl_days=NOTIFY_MARKER_TTL_DAYS):
+                self.counters.add("notifications_duplicate")
+                continue
+            try:
+                notification = notification or due.compose()
+                self.channels[name].send(notification)
+            except (DeliveryFailed, SecretUnavailable) as error:
+                self.repo.release_marker(NOTIFY_MARKER_KIND, subject, what)
+                self.counters.add(f"notifications_failed_{name}")
+                logger.warning(
+                    "notification failed", channel=name, notification=due.key, run=subject, error=str(error)
+                )
+                failed.append(f"{name}: {error}")
+                continue
+            except BaseException:
+                self.repo.release_marker(NOTIFY_MARKER_KIND, subject, what)
+                raise
+            sent += 1
+            self.counters.add(f"notifications_sent_{name}")
+            logger.info("notification sent", channel=name, notification=due.key, run=subject)
+        return sent
+
+
+def _subject(notification_type: str, run: RunState, failure_class: str | None) -> Subject:
+    return Subject(
+        type=notification_type,
+        flow=run.key.flow,
+        project=run.project,
+        branch=run.branch,
+        user=run.user,
+        tags=run.tags,
+        failure_class=failure_class,
+    )
