@@ -1,0 +1,1 @@
+"""runwatch benchmarks: `make bench` runs them and writes bench/results.json."""
