@@ -1,0 +1,15 @@
+"""Ingest integration fixtures: a repository bound to the test's fresh DynamoDB Local table."""
+
+from __future__ import annotations
+
+import pytest
+
+from runwatch.local.dynamodb_local import DynamoDBLocal
+from runwatch.store import models
+from runwatch.store.repository import StatusRepository
+
+
+@pytest.fixture
+def repository(table_name: str, dynamodb_local: DynamoDBLocal) -> StatusRepository:
+    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
+    return StatusRepository()
