@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from runwatch.api.etag import CACHE_CONTROL, conditional_get, serialize
@@ -58,11 +59,11 @@ _SECURITY_SCHEMES: dict[str, Any] = {"api_key": APIKey(name="x-api-key", in_=API
 # Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
 _SECURITY: list[dict[str, list[str]]] = [{"api_key": []}]
 
+_ERROR_REF = "#/components/schemas/ErrorBody"
 _ERRORS: dict[int, Any] = {
     # No content key would make Powertools document the route's return model here.
     304: {"description": "Not Modified: the `If-None-Match` tag is current (no body)", "content": {}},
     400: {"description": "A parameter is invalid", "content": {"application/json": {"model": ErrorBody}}},
-    500: {"description": "Internal error", "content": {"application/json": {"model": ErrorBody}}},
     503: {
         "description": "The status store is unavailable",
         "content": {"application/json": {"model": ErrorBody}},
@@ -111,14 +112,25 @@ def error_response(
 
 
 class StatusResolver(APIGatewayRestResolver):
-    """The Powertools resolver, minus the 422 it documents: validation errors here are 400 ErrorBody."""
+    """The Powertools resolver, documenting the errors this API really returns.
+
+    Powertools adds a 422 (request validation) and a 500 "ResponseValidationError" to every operation; here
+    request validation errors are 400 ErrorBody and every 500 is an ErrorBody with a request id.
+    """
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
+        internal_error = OpenAPIResponse.model_validate(
+            {
+                "description": "Internal error",
+                "content": {"application/json": {"schema": {"$ref": _ERROR_REF}}},
+            }
+        )
         for path_item in (schema.paths or {}).values():
             operation = path_item.get
             if operation is not None and operation.responses:
                 operation.responses.pop(422, None)
+                operation.responses[500] = internal_error
         if schema.components is not None and schema.components.schemas:
             for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
                 schema.components.schemas.pop(name, None)
@@ -135,7 +147,9 @@ def create_app(
         if cors_origin
         else None
     )
-    app = StatusResolver(enable_validation=True, cors=cors)
+    # Without response_validation_error_http_code Powertools reports an invalid *response* as a request
+    # validation error, which would blame the client's parameters for a bug of ours.
+    app = StatusResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
     app.use(middlewares=[conditional_get])
     app.configure_openapi(
         title=API_TITLE,

@@ -47,7 +47,7 @@ def conditional_get(app: APIGatewayRestResolver, next_middleware: NextMiddleware
         response.body = serialize(response.body)
     etag = strong_etag(response.body)
     response.headers["ETag"] = etag
-    if matches(app.current_event.get_header_value("If-None-Match", case_sensitive=False), etag):
+    if matches(app.current_event.headers.get("If-None-Match"), etag):
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
         return Response(status_code=304, content_type=None, body=None, headers=headers)
     return response

@@ -1,0 +1,301 @@
+"""The resolver without a table: error mapping, conditional GETs, the OpenAPI document and the static pages.
+
+The queries are a fake passed to create_app, so each test says exactly what the service returns or raises.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from runwatch.api.app import create_app
+from runwatch.api.etag import matches, strong_etag
+from runwatch.api.pagination import InvalidToken
+from runwatch.api.schemas import FlowPage, RunDetail, RunPage, RunSummary
+from runwatch.services.queries import RunNotFound
+from runwatch.store.repository import StoreUnavailable
+from tests.unit.api.rest import Reply, call
+
+SUMMARY: dict[str, Any] = {
+    "flow": "TrainFlow",
+    "run_id": "17",
+    "status": "running",
+    "orchestrator": "batch",
+    "user": "alice",
+    "project": None,
+    "branch": None,
+    "tags": ["team:ml"],
+    "started_at": "2026-11-26T18:55:53.130Z",
+    "finished_at": None,
+    "failure": None,
+    "region": "us-east-1",
+    "account": "123456789012",
+    "execution_arn": None,
+    "state_machine": None,
+}
+SECRET = "s3cr3t-table-internals"
+
+
+class FakeQueries:
+    """Answers like RunQueries; `error` makes every call raise it instead; calls are recorded."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.calls: list[tuple[Any, ...]] = []
+        self.runs = [RunSummary.model_validate(SUMMARY)]
+
+    def _answer(self, *call: Any) -> None:
+        self.calls.append(call)
+        if self.error is not None:
+            raise self.error
+
+    def recent_runs(self, status: str | None, limit: int, next_token: str | None) -> RunPage:
+        self._answer("recent_runs", status, limit, next_token)
+        return RunPage(runs=self.runs, next_token=None)
+
+    def flow_runs(self, flow: str, status: str | None, limit: int, next_token: str | None) -> RunPage:
+        self._answer("flow_runs", flow, status, limit, next_token)
+        return RunPage(runs=self.runs, next_token="next")
+
+    def flows(self, limit: int, next_token: str | None) -> FlowPage:
+        self._answer("flows", limit, next_token)
+        return FlowPage(flows=[], next_token=None)
+
+    def run(self, flow: str, run_id: str) -> RunDetail:
+        self._answer("run", flow, run_id)
+        if run_id == "404":
+            raise RunNotFound(flow, run_id)
+        return RunDetail.model_validate({**SUMMARY, "steps": []})
+
+
+def _get(target: str, queries: FakeQueries | None = None, headers: dict[str, str] | None = None) -> Reply:
+    return call(create_app(queries or FakeQueries()), target, headers)  # type: ignore[arg-type]
+
+
+def _assert_clean_error(reply: Reply) -> dict[str, Any]:
+    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.headers["Cache-Control"] == "no-cache"
+    body = reply.json()
+    assert set(body) <= {"message", "parameter", "request_id"}
+    for leak in ("Traceback", "pydantic", "File ", SECRET, "loc", "detail"):
+        assert leak not in reply.text  # type: ignore[operator]
+    return body  # type: ignore[no-any-return]
+
+
+# -- parameters ----------------------------------------------------------------------------------------------
+def test_defaults_reach_the_service() -> None:
+    queries = FakeQueries()
+    assert _get("/runs", queries).status == 200
+    assert (
+        _get("/flows/demo.prod.FanoutFlow/runs?status=failed&limit=100&next_token=t", queries).status == 200
+    )
+    assert _get("/flows", queries).status == 200
+    assert queries.calls == [
+        ("recent_runs", None, 25, None),
+        ("flow_runs", "demo.prod.FanoutFlow", "failed", 100, "t"),
+        ("flows", 25, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "parameter"),
+    [
+        ("/runs?limit=0", "limit"),
+        ("/runs?limit=101", "limit"),
+        ("/runs?limit=ten", "limit"),
+        ("/runs?limit=", "limit"),
+        ("/runs?limit=2.5", "limit"),
+        ("/flows?limit=-1", "limit"),
+        ("/runs?status=done", "status"),
+        ("/runs?status=FAILED", "status"),
+        ("/flows/F/runs?status=%3Cscript%3E", "status"),
+        ("/runs?next_token=", "next_token"),
+        ("/runs?next_token=" + "x" * 12_001, "next_token"),
+        ("/flows/" + "F" * 257 + "/runs", "flow"),
+        ("/flows/F/runs/" + "1" * 257, "run_id"),
+    ],
+)
+def test_invalid_parameters_are_400_naming_them(target: str, parameter: str) -> None:
+    queries = FakeQueries()
+    reply = _get(target, queries)
+    assert reply.status == 400
+    body = _assert_clean_error(reply)
+    assert body["parameter"] == parameter
+    assert parameter in body["message"]
+    assert queries.calls == []
+
+
+def test_invalid_token_is_400_naming_next_token() -> None:
+    reply = _get("/runs?next_token=abc", FakeQueries(InvalidToken(f"signature does not match {SECRET}")))
+    assert reply.status == 400
+    assert _assert_clean_error(reply) == {
+        "message": "next_token must be a token from a previous page of the same listing",
+        "parameter": "next_token",
+    }
+
+
+# -- not found, failures -----------------------------------------------------------------------------------
+def test_unknown_run_is_404_json() -> None:
+    reply = _get("/flows/TrainFlow/runs/404")
+    assert reply.status == 404
+    assert _assert_clean_error(reply) == {"message": "run 404 of flow TrainFlow not found"}
+
+
+@pytest.mark.parametrize("target", ["/nope", "/runs/17", "/flows/F", "/flows/F/runs/1/steps"])
+def test_unknown_route_is_404_json(target: str) -> None:
+    reply = _get(target)
+    assert reply.status == 404
+    assert _assert_clean_error(reply) == {"message": "not found"}
+
+
+def test_unexpected_error_is_500_without_details() -> None:
+    reply = _get("/runs", FakeQueries(RuntimeError(SECRET)))
+    assert reply.status == 500
+    assert _assert_clean_error(reply) == {"message": "internal error", "request_id": "req-0001"}
+
+
+def test_store_outage_is_503_with_retry_after() -> None:
+    reply = _get("/flows/F/runs/1", FakeQueries(StoreUnavailable(f"ProvisionedThroughputExceeded {SECRET}")))
+    assert reply.status == 503
+    assert reply.headers["Retry-After"] == "1"
+    assert _assert_clean_error(reply) == {
+        "message": "status store unavailable, retry shortly",
+        "request_id": "req-0001",
+    }
+
+
+def test_invalid_response_is_500_not_a_validation_dump() -> None:
+    class Broken(FakeQueries):
+        def recent_runs(self, status: str | None, limit: int, next_token: str | None) -> Any:
+            return {"runs": [{**SUMMARY, "status": SECRET}], "next_token": None}
+
+    reply = _get("/runs", Broken())
+    assert reply.status == 500
+    assert _assert_clean_error(reply)["message"] == "internal error"
+
+
+# -- conditional GET -----------------------------------------------------------------------------------------
+def test_etag_and_304() -> None:
+    app = create_app(FakeQueries())  # type: ignore[arg-type]
+    first = call(app, "/runs")
+    assert first.status == 200
+    assert first.headers["Cache-Control"] == "no-cache"
+    etag = first.headers["ETag"]
+    assert etag == strong_etag(first.text or "")
+    assert etag.startswith('"') and not etag.startswith("W/")
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = call(app, "/runs", {"If-None-Match": header})
+        assert (again.status, again.text, again.headers["ETag"]) == (304, None, etag)
+        assert "Content-Type" not in again.headers
+    assert call(app, "/runs", {"if-none-match": '"stale"'}).status == 200
+
+
+def test_etag_follows_the_body() -> None:
+    queries = FakeQueries()
+    app = create_app(queries)  # type: ignore[arg-type]
+    before = call(app, "/runs").headers["ETag"]
+    queries.runs = [RunSummary.model_validate({**SUMMARY, "status": "succeeded"})]
+    after = call(app, "/runs", {"If-None-Match": before})
+    assert after.status == 200 and after.headers["ETag"] != before
+
+
+def test_errors_carry_no_etag() -> None:
+    assert "ETag" not in _get("/runs?limit=0").headers
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, False),
+        ("", False),
+        ('"a"', True),
+        ('W/"a"', True),
+        ('"b", "a"', True),
+        ('"b"', False),
+        ("*", True),
+    ],
+)
+def test_if_none_match_parsing(header: str | None, expected: bool) -> None:
+    assert matches(header, '"a"') is expected
+
+
+# -- CORS ----------------------------------------------------------------------------------------------------
+def test_no_cors_headers_by_default() -> None:
+    reply = _get("/runs", headers={"Origin": "https://evil.example"})
+    assert not any(k.lower().startswith("access-control") for k in reply.headers)
+
+
+def test_cors_origin_from_settings() -> None:
+    app = create_app(FakeQueries(), cors_origin="https://metaflow.example.com")  # type: ignore[arg-type]
+    reply = call(app, "/runs", {"Origin": "https://metaflow.example.com"})
+    assert reply.headers["Access-Control-Allow-Origin"] == "https://metaflow.example.com"
+    error = call(app, "/runs?limit=0", {"Origin": "https://metaflow.example.com"})
+    assert error.headers["Access-Control-Allow-Origin"] == "https://metaflow.example.com"
+    other = call(app, "/runs", {"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# -- static routes and the document --------------------------------------------------------------------------
+def test_health() -> None:
+    reply = _get("/health")
+    assert (reply.status, reply.json()) == (200, {"status": "ok"})
+
+
+def test_dashboard_is_served_as_html() -> None:
+    reply = _get("/")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert (reply.text or "").lstrip().lower().startswith("<!doctype html")
+    assert "ETag" in reply.headers
+
+
+def test_swagger_ui() -> None:
+    reply = _get("/swagger")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in (reply.text or "")
+
+
+def test_openapi_document() -> None:
+    reply = _get("/openapi.json")
+    assert reply.status == 200
+    doc = reply.json()
+    assert doc["openapi"].startswith("3.")
+    assert doc["servers"] == [{"url": "/dev"}]
+    assert set(doc["paths"]) == {
+        "/health",
+        "/flows",
+        "/flows/{flow}/runs",
+        "/flows/{flow}/runs/{run_id}",
+        "/runs",
+    }
+    text = json.dumps(doc)
+    assert "422" not in doc["paths"]["/runs"]["get"]["responses"]
+    assert "ValidationError" not in text
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["RunSummary"]["required"]) == set(SUMMARY)
+    assert set(schemas["RunDetail"]["required"]) == {*SUMMARY, "steps"}
+    run = doc["paths"]["/flows/{flow}/runs/{run_id}"]["get"]
+    assert set(run["responses"]) == {"200", "304", "400", "404", "500", "503"}
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path in doc["paths"].values():
+        responses = path["get"]["responses"]
+        assert responses["500"]["content"] == error_body
+        assert all(
+            responses[code]["content"] == error_body for code in ("400", "404", "503") if code in responses
+        )
+        assert responses.get("304", {}).get("content", {}) == {}
+    assert run["security"] == [{"api_key": []}]
+    assert doc["components"]["securitySchemes"]["api_key"] == {
+        "type": "apiKey",
+        "name": "x-api-key",
+        "in": "header",
+    }
+    limit = next(p for p in doc["paths"]["/runs"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"], limit["schema"]["default"]) == (
+        1,
+        100,
+        25,
+    )
