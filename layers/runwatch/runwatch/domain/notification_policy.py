@@ -8,12 +8,12 @@ change, validated here so a mistake names the rule and field.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK
 from runwatch.domain.task_state import TaskState
@@ -113,10 +113,19 @@ def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-def _check_members(values: Iterable[str] | None, known: Collection[str], what: str) -> None:
-    for value in values or ():
+def _member_of(known: Collection[str], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
         if value not in known:
             raise ValueError(f"unknown {what} {value!r} (known: {', '.join(known)})")
+        return value
+
+    return check
+
+
+# Checked one by one, so an error names the list position (`match.types[1]`).
+NotificationTypeName = Annotated[str, AfterValidator(_member_of(NOTIFICATION_TYPES, "notification type"))]
+FailureClassName = Annotated[str, AfterValidator(_member_of(FAILURE_CLASSES, "failure class"))]
+ChannelName = Annotated[str, AfterValidator(_member_of(CHANNELS, "channel"))]
 
 
 def _glob_any(patterns: list[str] | None, value: str | None) -> bool:
@@ -135,25 +144,15 @@ class RuleMatch(BaseModel):
     branch: list[str] | None = None
     user: list[str] | None = None
     tags: list[str] = Field(default_factory=list, description="all of these tags must be on the run")
-    types: list[str] | None = Field(default=None, description="default: the types sent without rules")
-    failure_classes: list[str] | None = None
+    types: list[NotificationTypeName] | None = Field(
+        default=None, description="default: the types sent without rules"
+    )
+    failure_classes: list[FailureClassName] | None = None
 
     @field_validator("flow", "project", "branch", "user", "tags", "types", "failure_classes", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return _as_list(value)
-
-    @field_validator("types")
-    @classmethod
-    def _known_types(cls, value: list[str] | None) -> list[str] | None:
-        _check_members(value, NOTIFICATION_TYPES, "notification type")
-        return value
-
-    @field_validator("failure_classes")
-    @classmethod
-    def _known_classes(cls, value: list[str] | None) -> list[str] | None:
-        _check_members(value, FAILURE_CLASSES, "failure class")
-        return value
 
     def matches(self, subject: Subject) -> bool:
         types = DEFAULT_TYPES if self.types is None else self.types
@@ -176,19 +175,13 @@ class Rule(BaseModel):
 
     name: str | None = None
     match: RuleMatch = Field(default_factory=RuleMatch)
-    channels: list[str]
+    channels: list[ChannelName]
     stop: bool = Field(default=False, description="no later rule is looked at when this one matches")
 
     @field_validator("channels", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return _as_list(value)
-
-    @field_validator("channels")
-    @classmethod
-    def _known_channels(cls, value: list[str]) -> list[str]:
-        _check_members(value, CHANNELS, "channel")
-        return value
 
 
 class RoutingRules(BaseModel):

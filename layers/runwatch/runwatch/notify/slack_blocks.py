@@ -37,6 +37,7 @@ REASON_PREVIEW: Final = 1500
 ATTEMPT_REASON_PREVIEW: Final = 200
 MAX_ATTEMPT_LINES: Final = 10
 MAX_TAGS_SHOWN: Final = 8
+NAME_PREVIEW: Final = 100
 
 _EMOJI = {
     RUN_FAILED: ":x:",
@@ -67,6 +68,10 @@ def cut(text: str, limit: int) -> str:
         return text
     head = _PARTIAL_ENTITY.sub("", text[: limit - 1])
     return head + "…"
+
+
+def _task_name(step: str, task_id: str) -> str:
+    return f"`{cut(escape(step), NAME_PREVIEW)}/{cut(escape(task_id), NAME_PREVIEW)}`"
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
@@ -104,7 +109,7 @@ def _root_cause(notification: Notification) -> str | None:
         return None
     label = "Failed attempt" if notification.type == TASK_RETRYING else "Root cause"
     where = (
-        f"`{escape(failure.step)}/{escape(failure.task_id)}` attempt {failure.attempt}"
+        f"{_task_name(failure.step, failure.task_id)} attempt {failure.attempt}"
         if failure.step
         else "the run"
     )
@@ -128,7 +133,7 @@ def _attempt_history(notification: Notification) -> str | None:
     if task is None or not task.attempts:
         return None
     shown = task.attempts[-MAX_ATTEMPT_LINES:]
-    lines = [f"*Attempts of `{escape(task.step)}/{escape(task.task_id)}`* ({escape(task.status)})"]
+    lines = [f"*Attempts of {_task_name(task.step, task.task_id)}* ({escape(task.status)})"]
     if len(task.attempts) > len(shown):
         lines.append(f"… {len(task.attempts) - len(shown)} earlier attempts")
     lines.extend(_attempt_line(a) for a in shown)
