@@ -127,8 +127,14 @@ class RunState:
         return self.killed_at
 
     def material(self) -> RunState:
-        """The state without fields whose change alone does not need to be persisted."""
-        return replace(self, activity_at=None)
+        """The state without fields whose change alone does not need to be persisted.
+
+        Activity counts only through the status it decides: news after an abandonment revives the run, so
+        the abandonment is material while it makes the run unknown and immaterial once it no longer does.
+        """
+        return replace(
+            self, activity_at=None, abandoned_at=self.abandoned_at if self.status == "unknown" else None
+        )
 
 
 def _execution_reason(execution: ExecutionFact) -> str | None:
