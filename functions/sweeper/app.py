@@ -1,7 +1,18 @@
-"""Placeholder sweeper handler: lets `sam build` package the function until the real adapter replaces it."""
+"""Sweeper Lambda: each scheduled tick -> one sweep for stuck, late, lost and abandoned runs."""
 
+from __future__ import annotations
+
+import time
 from typing import Any
 
+from runwatch.observability import MetricCounters, logger, metrics
+from runwatch.services.sweep import build_sweeper
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("the sweeper handler is not implemented yet")
+# Built once per container: the table binding, AWS clients and the judged-deadline memo outlive a tick.
+_sweeper = build_sweeper(logger=logger, counters=MetricCounters())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return _sweeper.sweep(int(time.time() * 1000)).as_dict()
