@@ -1,0 +1,53 @@
+"""Status API integration fixtures: the resolver over a fresh DynamoDB Local table, and ways to fill it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+
+from runwatch.api.app import create_app
+from runwatch.api.pagination import PageTokens, key_from_secret
+from runwatch.local.dynamodb_local import DynamoDBLocal
+from runwatch.services.ingest import Ingestor
+from runwatch.services.queries import RunQueries
+from runwatch.store import models
+from runwatch.store.repository import StatusRepository
+from runwatch.store.run_queries import RunReader
+
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+
+
+@pytest.fixture
+def repository(table_name: str, dynamodb_local: DynamoDBLocal) -> StatusRepository:
+    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
+    return StatusRepository()
+
+
+@pytest.fixture
+def reader(repository: StatusRepository) -> RunReader:
+    return RunReader()
+
+
+@pytest.fixture
+def api(reader: RunReader, table_name: str) -> APIGatewayRestResolver:
+    return create_app(RunQueries(reader, PageTokens(key_from_secret(table_name))))
+
+
+@pytest.fixture
+def ingest(repository: StatusRepository) -> Callable[[Iterable[Any]], list[str]]:
+    """Feed events (JSON text or dicts) through the real Ingestor; returns the outcomes."""
+    ingestor = Ingestor(repository)
+
+    def feed(events: Iterable[Any]) -> list[str]:
+        return [ingestor.ingest(event) for event in events]
+
+    return feed
+
+
+def sample_events(folder: str) -> list[str]:
+    """The sample events of one scenario folder under events/, in file order."""
+    return [p.read_text() for p in sorted((EVENTS / folder).glob("*.json"))]
