@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runwatch.config import settings
 from runwatch.notify.wiring import build_lambda_notifier
@@ -22,13 +23,15 @@ _notifier = build_lambda_notifier(os.environ, bind_table(settings()), boto3.clie
 _processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def _record(record: DynamoDBRecord) -> int:
-    return _notifier.handle_record(record.raw_event)
+def _record(record: DynamoDBRecord, lambda_context: LambdaContext) -> int:
+    return _notifier.handle_record(
+        record.raw_event, lambda: lambda_context.get_remaining_time_in_millis() / 1000
+    )
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=_record, processor=_processor, context=context
     )

@@ -115,7 +115,16 @@ class RetryPolicy:
     backoff: float = 1.0
     max_backoff: float = 20.0
     # A Retry-After longer than this is not waited for in-process: the record fails and is redelivered.
-    max_wait: float = 60.0
+    max_wait: float = 10.0
+
+    def backoff_before(self, attempt: int) -> float:
+        """The wait before `attempt` (2, 3, ...) when no Retry-After says otherwise."""
+        return min(self.max_backoff, self.backoff * 2 ** (attempt - 2))
+
+    def worst_case_seconds(self) -> float:
+        """How long one delivery can take: every attempt times out and every wait is the longest allowed."""
+        waits = sum(max(self.max_wait, self.backoff_before(n)) for n in range(2, self.attempts + 1))
+        return self.attempts * self.timeout + waits
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -179,7 +188,7 @@ class HttpSender:
                         self.sleep(delay)
                     continue
             if attempt < self.policy.attempts:
-                delay = min(self.policy.max_backoff, self.policy.backoff * 2 ** (attempt - 1))
+                delay = self.policy.backoff_before(attempt + 1)
                 logger.info(
                     "delivery retry", destination=destination, reason=last, attempt=attempt, wait=delay
                 )

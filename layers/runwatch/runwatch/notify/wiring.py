@@ -42,10 +42,10 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def _retry_policy(env: Mapping[str, str]) -> RetryPolicy:
-    return RetryPolicy(
-        attempts=int(_number(env, "NOTIFY_HTTP_ATTEMPTS", 3)),
-        timeout=_number(env, "NOTIFY_HTTP_TIMEOUT_SECONDS", 5.0),
-    )
+    attempts = int(_number(env, "NOTIFY_HTTP_ATTEMPTS", 3))
+    if attempts < 1:
+        raise ConfigError(f"NOTIFY_HTTP_ATTEMPTS must be at least 1, got {attempts}")
+    return RetryPolicy(attempts=attempts, timeout=_number(env, "NOTIFY_HTTP_TIMEOUT_SECONDS", 5.0))
 
 
 def _senders(
@@ -90,7 +90,13 @@ def build_lambda_notifier(
     else:
         rules = RulesSource.fixed(_file_rules(env))
     return Notifier(
-        repository, channels, rules, links=LinkBuilder(_get(env, "DASHBOARD_URL")), counters=counters
+        repository,
+        channels,
+        rules,
+        links=LinkBuilder(_get(env, "DASHBOARD_URL")),
+        counters=counters,
+        # One rate-limit wait on top of the slowest delivery.
+        send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
     )
 
 

@@ -95,6 +95,7 @@ class Notifier:
         links: LinkBuilder | None = None,
         counters: Counters | None = None,
         clock: Callable[[], int] = _now_ms,
+        send_budget: float = 30.0,
     ) -> None:
         self.repo = repository
         self.channels = {channel.name: channel for channel in channels}
@@ -102,6 +103,9 @@ class Notifier:
         self.links = links or LinkBuilder()
         self.counters = counters or _NoCounters()
         self.clock = clock
+        # Seconds one send may take at worst (all HTTP attempts and waits): a send is not started with less
+        # time left, so the function is never killed between claiming a marker and releasing it.
+        self.send_budget = send_budget
 
     # -- entry points --------------------------------------------------------------------------------
     def handle_stream_records(self, records: Iterable[Mapping[str, Any]]) -> list[StreamFailure]:
@@ -114,15 +118,19 @@ class Notifier:
                 failures.append(StreamFailure(sequence_number(record), str(error)))
         return failures
 
-    def handle_record(self, record: Mapping[str, Any]) -> int:
-        """Send what one record calls for; returns the messages sent. Raises when one must be retried."""
+    def handle_record(self, record: Mapping[str, Any], time_left: Callable[[], float] | None = None) -> int:
+        """Send what one record calls for; returns the messages sent. Raises when one must be retried.
+
+        `time_left` (seconds, e.g. from the Lambda context): sends that might not finish in time are not
+        started; the record fails and comes back in the next invocation.
+        """
         try:
-            return self._handle(record)
+            return self._handle(record, time_left)
         except Exception as error:
             logger.warning("stream record failed", sequence_number=sequence_number(record), error=str(error))
             raise
 
-    def _handle(self, record: Mapping[str, Any]) -> int:
+    def _handle(self, record: Mapping[str, Any], time_left: Callable[[], float] | None) -> int:
         try:
             change = decode_record(record)
         except UndecodableRecord as error:
@@ -130,7 +138,7 @@ class Notifier:
         sent = 0
         failed: list[str] = []
         for due in self._due(change):
-            sent += self._deliver(due, failed)
+            sent += self._deliver(due, failed, time_left)
         if failed:
             raise NotificationFailed("; ".join(failed))
         return sent
@@ -211,7 +219,7 @@ class Notifier:
         return loaded.state if loaded else stand_in_run(flow, run_id, orchestrator)
 
     # -- delivery --------------------------------------------------------------------------------------
-    def _deliver(self, due: _Due, failed: list[str]) -> int:
+    def _deliver(self, due: _Due, failed: list[str], time_left: Callable[[], float] | None = None) -> int:
         """Send `due` to each routed channel not already claimed; failures are appended to `failed`."""
         channels = route(self.rules(), due.subject, tuple(self.channels))
         if not channels:
@@ -222,6 +230,9 @@ class Notifier:
         sent = 0
         for name in channels:
             what = f"{due.key}#{name}"
+            if time_left is not None and time_left() < self.send_budget:
+                failed.append(f"{name}: not started, less than {self.send_budget:g}s left")
+                continue
             if not self.repo.claim_marker(NOTIFY_MARKER_KIND, subject, what, ttl_days=NOTIFY_MARKER_TTL_DAYS):
                 self.counters.add("notifications_duplicate")
                 continue

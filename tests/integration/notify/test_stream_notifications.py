@@ -1,0 +1,231 @@
+"""Runs ingested into DynamoDB Local, the table's stream read back with boto3, notifications to a live receiver.
+
+The notifier is built exactly as the local stack builds it (`build_local_notifier`), so these tests run the
+Lambda's code path on the records `dynamodbstreams.get_records` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from runwatch.domain.alerts import Alert, alert_marker
+from runwatch.domain.run_state import RunKey
+from runwatch.local.synth import RunSpec, simulate_run
+from runwatch.notify.rules import RulesError
+from runwatch.notify.slack_blocks import check_limits
+from runwatch.notify.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, verify
+from runwatch.notify.wiring import build_local_notifier
+from runwatch.services.ingest import Ingestor
+from runwatch.services.notify import Notifier
+from runwatch.store.repository import StatusRepository
+from tests.fakes.receiver import Receiver
+from tests.integration.notify.conftest import StreamReader
+
+T0 = 1_795_000_000_000
+SECRET = "local-signing-key"
+
+
+def _notifier(
+    receiver: Receiver, repository: StatusRepository, sleeps: list[float], slack: bool = True, **env: str
+) -> Notifier:
+    settings = {
+        "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
+        "NOTIFY_WEBHOOK_SECRET": SECRET,
+        "DASHBOARD_URL": "http://127.0.0.1:8080/",
+        **({"NOTIFY_SLACK_URL": receiver.url("/slack/T000/B000/token")} if slack else {}),
+        **env,
+    }
+    return build_local_notifier(settings, repository, sleep=sleeps.append, monotonic=lambda: 0.0)
+
+
+def _ingest(repository: StatusRepository, spec: RunSpec) -> None:
+    ingestor = Ingestor(repository)
+    for event in simulate_run(spec):
+        ingestor.ingest(event)
+
+
+def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
+    repository: StatusRepository, stream: StreamReader, receiver: Receiver, sleeps: list[float]
+) -> None:
+    spec = RunSpec("BigFlow", "1795000000000001", fanout=200, max_retries=0, start_ms=T0, tags=("team:ml",))
+    spec.outcomes = {"train": {17: ["user_code"]}}
+    _ingest(repository, spec)
+    records = stream.read()
+    notifier = _notifier(receiver, repository, sleeps)
+
+    failures = notifier.handle_stream_records(records)
+
+    assert failures == []
+    (hook,) = receiver.to("/hook")
+    (slack,) = receiver.to("/slack/T000/B000/token")
+    body = hook.json()
+    assert (body["type"], body["flow"], body["run_id"], body["status"]) == (
+        "run.failed",
+        "BigFlow",
+        "1795000000000001",
+        "failed",
+    )
+    assert body["failure"]["step"] == "train" and body["failure"]["task_id"] == "19"
+    assert body["failure"]["failure_class"] == "user_code" and body["failure"]["exit_code"] == 1
+    _, tasks = repository.run_with_tasks(RunKey("BigFlow", "1795000000000001"))
+    failed_or_killed = [t for t in tasks if t.status in ("failed", "killed")]
+    assert body["failed_tasks"] == len(failed_or_killed) > 1
+    assert body["links"]["dashboard"] == "http://127.0.0.1:8080/#/flows/BigFlow/runs/1795000000000001"
+    assert "logs" in body["links"] and "batch_job" in body["links"]
+    assert verify(
+        SECRET, hook.headers[SIGNATURE_HEADER], hook.body, now=float(hook.headers[SIGNATURE_HEADER][2:12])
+    )
+    message = slack.json()
+    assert check_limits(message) == []
+    assert f"*{len(failed_or_killed) - 1}* other tasks failed or were killed." in json.dumps(message)
+
+    # The same batch again, a bisected half and a shuffled copy: nothing is sent twice.
+    again = [*records, *records[len(records) // 2 :], *random.Random(3).sample(records, len(records))]
+    assert notifier.handle_stream_records(again) == []
+    assert len(receiver.requests) == 2
+    # A fresh notifier (a new Lambda container, a restarted local stack) agrees: the markers are in the table.
+    assert _notifier(receiver, repository, sleeps).handle_stream_records(records) == []
+    assert len(receiver.requests) == 2
+
+
+def test_a_failed_send_is_reported_and_sent_when_the_record_comes_back(
+    repository: StatusRepository, stream: StreamReader, receiver: Receiver, sleeps: list[float]
+) -> None:
+    spec = RunSpec("SmallFlow", "2", fanout=2, max_retries=0, start_ms=T0, outcomes={"train": {0: ["oom"]}})
+    _ingest(repository, spec)
+    records = stream.read()
+    notifier = _notifier(receiver, repository, sleeps, slack=False, NOTIFY_HTTP_ATTEMPTS="2")
+    receiver.script(500, 503)
+
+    failures = notifier.handle_stream_records(records)
+
+    (failure,) = failures
+    run_records = [r for r in records if r["dynamodb"]["Keys"]["sk"]["S"] == "#RUN"]
+    assert failure.sequence_number in {r["dynamodb"]["SequenceNumber"] for r in run_records}
+    assert "webhook: http://127.0.0.1:" in failure.reason and "HTTP 503 after 2 attempts" in failure.reason
+    assert "/hook" not in failure.reason
+    assert sleeps == [1.0]
+
+    # Redelivery (the stream retrying the failed record) sends it; the receiver dedupes on the delivery id.
+    assert notifier.handle_stream_records(records) == []
+    requests = receiver.to("/hook")
+    assert len(requests) == 3
+    assert len({r.headers[DELIVERY_HEADER] for r in requests}) == 1
+    assert requests[-1].json()["failure"]["failure_class"] == "oom"
+
+
+def test_a_receiver_that_hangs_past_the_timeout_fails_the_record(
+    repository: StatusRepository, stream: StreamReader, receiver: Receiver, sleeps: list[float]
+) -> None:
+    _ingest(
+        repository,
+        RunSpec("SlowFlow", "3", fanout=1, max_retries=0, start_ms=T0, outcomes={"end": {0: ["user_code"]}}),
+    )
+    notifier = _notifier(
+        receiver, repository, sleeps, slack=False, NOTIFY_HTTP_ATTEMPTS="1", NOTIFY_HTTP_TIMEOUT_SECONDS="0.2"
+    )
+    receiver.script("hang")
+
+    (failure,) = notifier.handle_stream_records(stream.read())
+
+    assert "no answer within 0.2s" in failure.reason
+
+
+def test_retries_after_infrastructure_failures_and_successes_are_opt_in(
+    tmp_path: Path,
+    repository: StatusRepository,
+    stream: StreamReader,
+    receiver: Receiver,
+    sleeps: list[float],
+) -> None:
+    spec = RunSpec(
+        "RetryFlow", "4", fanout=3, max_retries=2, start_ms=T0, outcomes={"train": {1: ["spot", "oom", "ok"]}}
+    )
+    _ingest(repository, spec)
+    records = stream.read()
+
+    assert _notifier(receiver, repository, sleeps).handle_stream_records(records) == []
+    assert receiver.requests == [], "without rules a success and a retry are quiet"
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - match: {flow: 'Retry*', types: [task.retrying]}\n"
+        "    channels: [webhook]\n"
+        "  - match: {types: [run.succeeded], tags: []}\n"
+        "    channels: [slack]\n"
+    )
+    notifier = _notifier(receiver, repository, sleeps, NOTIFY_RULES=str(rules))
+    assert notifier.handle_stream_records(records) == []
+
+    retries = [r.json() for r in receiver.to("/hook")]
+    assert [(r["type"], r["failure"]["attempt"], r["failure"]["failure_class"]) for r in retries] == [
+        ("task.retrying", 0, "spot_reclaim"),
+        ("task.retrying", 1, "oom"),
+    ]
+    assert {r["task"]["task_id"] for r in retries} == {"3"}
+    (success,) = receiver.to("/slack/T000/B000/token")
+    assert success.json()["text"] == "RetryFlow/4 succeeded"
+
+
+def test_a_sweeper_alert_marker_is_sent_once(
+    repository: StatusRepository, stream: StreamReader, receiver: Receiver, sleeps: list[float]
+) -> None:
+    _ingest(repository, RunSpec("StuckFlow", "5", fanout=1, max_retries=0, start_ms=T0))
+    alert = Alert(
+        "task.stuck",
+        "StuckFlow",
+        "5",
+        "train",
+        "2",
+        0,
+        "RUNNABLE for 45 minutes",
+        "the queue has no capacity",
+        T0,
+    )
+    assert repository.claim_marker(*alert_marker(alert), detail=alert.to_json())
+    assert not repository.claim_marker(*alert_marker(alert), detail=alert.to_json()), (
+        "the sweeper raises it once"
+    )
+    notifier = _notifier(receiver, repository, sleeps, slack=False)
+
+    assert notifier.handle_stream_records(stream.read()) == []
+
+    (hook,) = receiver.requests
+    body = hook.json()
+    assert (body["type"], body["message"], body["hint"]) == (
+        "task.stuck",
+        "RUNNABLE for 45 minutes",
+        "the queue has no capacity",
+    )
+    assert body["task"]["step"] == "train" and body["status"] == "succeeded"
+
+
+def test_a_malformed_alert_marker_is_reported_not_dropped(
+    repository: StatusRepository, stream: StreamReader, receiver: Receiver, sleeps: list[float]
+) -> None:
+    assert repository.claim_marker("alert", "F#1", "run.late#duration", detail="{not json")
+    stream.read()  # nothing else in the table
+    repository.claim_marker("alert", "F#2", "run.late#duration", detail="{not json")
+
+    (failure,) = _notifier(receiver, repository, sleeps).handle_stream_records(stream.read())
+
+    assert "alert marker run.late#duration has no valid detail" in failure.reason
+    assert receiver.requests == []
+
+
+def test_a_bad_rules_file_stops_the_local_notifier_at_start(
+    tmp_path: Path, repository: StatusRepository, receiver: Receiver, sleeps: list[float]
+) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(
+        '{"rules": [{"match": {"types": ["run.failed"]}, "channels": ["slack"]}, {"channels": ["teams"]}]}'
+    )
+
+    with pytest.raises(RulesError, match=r"rules.json: rule 1, channels\[0\]: unknown channel 'teams'"):
+        _notifier(receiver, repository, sleeps, NOTIFY_RULES=str(rules))
+
