@@ -263,9 +263,14 @@ def marker_pk(kind: str, subject: str) -> str:
 
 def bind(table_name: str, host: str | None = None, region: str | None = None) -> None:
     """Point every model at a table (tests use one table each; Lambda reads TABLE_NAME once)."""
-    for model in (TableItem, StatusItem, RunItem, TaskItem, FlowItem, StateMachineItem, ParkedExecutionItem, MarkerItem):
+    models = (TableItem, StatusItem, RunItem, TaskItem, FlowItem, StateMachineItem, ParkedExecutionItem, MarkerItem)
+    for model in models:
         model.Meta.table_name = table_name
         model.Meta.host = host
         if region:
             model.Meta.region = region
         model._connection = None
+    # One connection (one botocore client) for all item types: each client costs ~0.3 s at cold start.
+    shared = TableItem._get_connection()
+    for model in models:
+        model._connection = shared
