@@ -30,6 +30,7 @@ SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 STAMPS := .tools/stamps
 DYNAMODB_LOCAL_VERSION := 10.3.0
+CHROMIUM ?= /usr/bin/chromium
 
 PIP_INSTALL := -m pip install --progress-bar off
 # sam build needs an interpreter named like the runtime (python3.12): the dev venv provides it.
@@ -68,14 +69,14 @@ $(STAMPS)/sam: requirements-sam.txt
 
 # Not a stamp: the browser is a system package, so its presence is checked every time (it is cheap).
 chromium:
-	@if [ -x /usr/bin/chromium ]; then \
+	@if [ -x "$(CHROMIUM)" ]; then \
 	  :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update && apt-get install -y chromium; \
 	else \
-	  echo "warning: /usr/bin/chromium is missing; the browser tests need it:" >&2; \
+	  echo "warning: $(CHROMIUM) is missing; the browser tests need Debian's chromium:" >&2; \
 	  echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
 	fi
 
