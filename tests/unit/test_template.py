@@ -1,0 +1,212 @@
+"""template.yaml keeps the promises the code relies on: table shape, event routing, stream filter, API auth,
+and a log group, alarm and dead-letter queue on every asynchronous edge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runwatch.local.table_from_template import DEFAULT_TEMPLATE, load_template
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+TEMPLATE = load_template(DEFAULT_TEMPLATE)
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function")
+RULES = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"}
+
+CONTRACT_GSIS = {
+    "by_flow": ("flow_pk", "started_sk"),
+    "recent": ("recent_pk", "started_sk"),
+    "by_status": ("status_pk", "started_sk"),
+    "active": ("active_pk", "active_sk"),
+    "by_queue": ("queue_pk", "active_sk"),
+}
+
+
+def matches(pattern: Any, event: Any) -> bool:
+    """The subset of EventBridge / Lambda filter pattern matching the template uses (values and prefix)."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            key in event and matches(sub, event[key]) for key, sub in pattern.items()
+        )
+    assert isinstance(pattern, list), pattern
+    for option in pattern:
+        if isinstance(option, dict) and "prefix" in option:
+            if isinstance(event, str) and event.startswith(option["prefix"]):
+                return True
+        elif option == event:
+            return True
+    return False
+
+
+def _keys(schema: list[dict[str, str]]) -> tuple[str, ...]:
+    order = {"HASH": 0, "RANGE": 1}
+    return tuple(k["AttributeName"] for k in sorted(schema, key=lambda k: order[k["KeyType"]]))
+
+
+# -- table ------------------------------------------------------------------------------------------------
+
+
+def test_status_table_matches_the_key_design() -> None:
+    table = RESOURCES["StatusTable"]
+    props = table["Properties"]
+
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    assert _keys(props["KeySchema"]) == ("pk", "sk")
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert {i["IndexName"]: _keys(i["KeySchema"]) for i in props["GlobalSecondaryIndexes"]} == CONTRACT_GSIS
+    assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in props["GlobalSecondaryIndexes"])
+    used = {"pk", "sk"} | {name for keys in CONTRACT_GSIS.values() for name in keys}
+    assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == dict.fromkeys(
+        used, "S"
+    )
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+# -- ingest routing ---------------------------------------------------------------------------------------
+
+
+def test_three_rules_feed_the_ingest_queue_with_a_dead_letter_queue() -> None:
+    patterns = sorted(
+        (r["Properties"]["EventPattern"]["source"], r["Properties"]["EventPattern"]["detail-type"])
+        for r in RULES.values()
+    )
+    assert patterns == [
+        (["aws.batch"], ["Batch Job Queue Blocked"]),
+        (["aws.batch"], ["Batch Job State Change"]),
+        (["aws.states"], ["Step Functions Execution Status Change"]),
+    ]
+    for rule in RULES.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+        assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+def test_queue_policy_admits_exactly_the_three_rules() -> None:
+    (statement,) = RESOURCES["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(s["Fn::GetAtt"][0] for s in sources) == sorted(RULES)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in EVENTS.glob("*/*.json") if json.loads(p.read_text()).get("detail-type")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_every_sample_event_is_routed_by_exactly_one_rule(path: Path) -> None:
+    event = json.loads(path.read_text())
+
+    routed = [name for name, rule in RULES.items() if matches(rule["Properties"]["EventPattern"], event)]
+
+    assert len(routed) == 1, routed
+
+
+def test_ingest_queue_redrives_to_its_dead_letter_queue() -> None:
+    queue = RESOURCES["IngestQueue"]["Properties"]
+    function_timeout = RESOURCES["IngestFunction"]["Properties"].get(
+        "Timeout", TEMPLATE["Globals"]["Function"]["Timeout"]
+    )
+
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * function_timeout
+
+
+# -- notifier stream filter -------------------------------------------------------------------------------
+
+
+def _stream_record(event_name: str, pk: str, sk: str, status: str | None = None) -> dict[str, Any]:
+    image = {"pk": {"S": pk}, "sk": {"S": sk}} | ({"status": {"S": status}} if status else {})
+    return {
+        "eventName": event_name,
+        "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "NewImage": image},
+    }
+
+
+def _stream_patterns() -> list[Any]:
+    stream = RESOURCES["NotifierFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
+    return [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _stream_record("INSERT", "FLOWS", "TrainFlow"),
+        _stream_record("MODIFY", "SM#arn:aws:states:us-east-1:1:stateMachine:x", "#SM"),
+        _stream_record("INSERT", "SFNEXEC#arn:aws:states:us-east-1:1:execution:x:y", "#EXEC"),
+        _stream_record("REMOVE", "RUN#TrainFlow#1700", "#RUN", "failed"),
+        # DynamoDB Local's name for a TTL deletion; AWS sends REMOVE with a service principal.
+        _stream_record("UNKNOWN_TO_SDK_VERSION", "RUN#TrainFlow#1700", "#RUN", "failed"),
+    ],
+    ids=["flow", "state-machine", "parked-execution", "remove", "ttl-delete"],
+)
+def test_stream_filter_ignores_bookkeeping_and_deletions(record: dict[str, Any]) -> None:
+    assert not any(matches(p, record) for p in _stream_patterns())
+
+
+def test_stream_filter_passes_a_run_that_failed() -> None:
+    record = _stream_record("MODIFY", "RUN#TrainFlow#1700", "#RUN", "failed")
+
+    assert any(matches(p, record) for p in _stream_patterns())
+
+
+def test_notifier_failures_end_in_its_dead_letter_queue() -> None:
+    stream = RESOURCES["NotifierFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
+
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["NotifierDeadLetterQueue", "Arn"]
+    }
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["BisectBatchOnFunctionError"] is True
+
+
+# -- API --------------------------------------------------------------------------------------------------
+
+
+def test_only_health_and_dashboard_are_open() -> None:
+    api_paths = RESOURCES["RunwatchApi"]["Properties"]["DefinitionBody"]["paths"]
+    events = RESOURCES["ApiFunction"]["Properties"]["Events"].values()
+    routes = {e["Properties"]["Path"] for e in events if e["Type"] == "Api"}
+
+    protected = {path for path, item in api_paths.items() if "security" in item.get("get", {})}
+    assert routes - protected == {"/health", "/"}
+    assert protected <= routes
+    for path in protected:
+        choice = api_paths[path]["get"]["security"]["Fn::If"]
+        assert choice == ["UseIam", [{"AWS_IAM": []}], [{"api_key": []}]]
+
+
+# -- operations -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_has_a_log_group_with_retention_and_an_errors_alarm(function: str) -> None:
+    log_groups = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    alarms = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+    assert {"Fn::Sub": f"/aws/lambda/${{{function}}}"} in [g["LogGroupName"] for g in log_groups]
+    assert all(g["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in log_groups)
+    assert any(
+        a["MetricName"] == "Errors"
+        and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+        for a in alarms
+    )
+
+
+@pytest.mark.parametrize("queue", ["IngestDeadLetterQueue", "NotifierDeadLetterQueue"])
+def test_dead_letter_queues_raise_an_alarm(queue: str) -> None:
+    alarms = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+    assert any(
+        a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
+        and a["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        for a in alarms
+    )
