@@ -1,44 +1,58 @@
-"""`make bench`: measure, print and write bench/results.json as {"metric": {"value": n, "unit": s}}.
+"""`make bench`: run every benchmark, print a table and write bench/results.json.
 
-A first benchmark only (DynamoDB Local start-up and table creation); the real ones are added here.
+results.json maps each metric to {"value": number, "unit": str}. Figures are measurements on this machine
+against DynamoDB Local; tests never assert on them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
+# DynamoDB Local accepts any credentials; never let a developer's real ones or profile be picked up.
+os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
 
-from runwatch.local.dynamodb_local import DynamoDBLocal
-from runwatch.local.table_from_template import create_table
+import boto3  # noqa: E402
+
+from bench import cold_start, ingest  # noqa: E402
+from runwatch.local.dynamodb_local import DynamoDBLocal  # noqa: E402
+from runwatch.local.table_from_template import create_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
-def main() -> None:
+def main(selected: list[str]) -> None:
     results: dict[str, dict[str, Any]] = {}
+    wanted = set(selected) or {"ingest", "api", "cold_start", "build"}
     started = time.perf_counter()
     with DynamoDBLocal() as ddb:
-        results["dynamodb_local_start"] = {"value": round(time.perf_counter() - started, 3), "unit": "s"}
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=ddb.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        started = time.perf_counter()
-        create_table(client, f"runwatch-bench-{uuid.uuid4().hex[:8]}")
-        results["create_status_table"] = {"value": round(time.perf_counter() - started, 3), "unit": "s"}
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    for name, result in results.items():
-        print(f"{name:30} {result['value']:>10} {result['unit']}")
+        results["dynamodb_local.start_s"] = {"value": round(time.perf_counter() - started, 2), "unit": "s"}
+        if "ingest" in wanted:
+            results.update(ingest.run(ddb))
+        if "api" in wanted:
+            from bench import api
+
+            results.update(api.run(ddb))
+        if "cold_start" in wanted:
+            table = f"runwatch-bench-cold-{uuid.uuid4().hex[:8]}"
+            create_table(boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1"), table)
+            results.update(cold_start.run(table, ddb.endpoint))
+    if "build" in wanted:
+        results.update(cold_start.layer_size())
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() and selected else {}
+    RESULTS.write_text(json.dumps({**previous, **results}, indent=2, sort_keys=True) + "\n")
+    width = max(len(name) for name in results)
+    for name, result in sorted(results.items()):
+        print(f"{name:<{width}}  {result['value']:>12}  {result['unit']}")
     print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -39,7 +39,9 @@ def built_function_dir(logical_id: str) -> Path:
     return path
 
 
-def invoke_built(logical_id: str, event: dict[str, Any], env: dict[str, str], handler: str = "app.handler") -> Any:
+def invoke_built(
+    logical_id: str, event: dict[str, Any], env: dict[str, str], handler: str = "app.handler"
+) -> Any:
     module, function = handler.rsplit(".", 1)
     full_env = {
         "PATH": os.environ.get("PATH", ""),
@@ -58,7 +60,16 @@ def invoke_built(logical_id: str, event: dict[str, Any], env: dict[str, str], ha
         **env,
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-c", _RUNNER, str(built_function_dir(logical_id)), str(LAYER), module, function],
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            _RUNNER,
+            str(built_function_dir(logical_id)),
+            str(LAYER),
+            module,
+            function,
+        ],
         input=json.dumps(event),
         capture_output=True,
         text=True,
@@ -68,5 +79,7 @@ def invoke_built(logical_id: str, event: dict[str, Any], env: dict[str, str], ha
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT=")]
     if result.returncode != 0 or not lines:
-        raise AssertionError(f"handler failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"handler failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return json.loads(lines[-1].removeprefix("RESULT="))

@@ -32,7 +32,11 @@ def test_built_ingest_applies_the_sample_runs(table_name: str, dynamodb_local: D
     for flow, run_id, status in (
         ("FanoutFlow", "1795719352434625", "succeeded"),
         ("FanoutFlow", "sfn-5f0b1d2e-8a4c-4f6e-9b3a-2c7d1e9f0a41", "succeeded"),
-        ("ScoringFlow", "sfn-8c1e5b7d-2f4a-7c3e-1d9b-6e2f0a4c8b13_90d3f7a1-6b2e-c4d8-5f1a-3e7b9c2d4a68", "failed"),
+        (
+            "ScoringFlow",
+            "sfn-8c1e5b7d-2f4a-7c3e-1d9b-6e2f0a4c8b13_90d3f7a1-6b2e-c4d8-5f1a-3e7b9c2d4a68",
+            "failed",
+        ),
     ):
         run, _ = repository.run_with_tasks(RunKey(flow, run_id))
         assert run is not None and run.state.status == status
@@ -41,6 +45,10 @@ def test_built_ingest_applies_the_sample_runs(table_name: str, dynamodb_local: D
 def test_built_ingest_keeps_a_rejected_event_on_the_queue_when_the_dead_letter_queue_is_unreachable(
     table_name: str, dynamodb_local: DynamoDBLocal
 ) -> None:
-    response = invoke_built("IngestFunction", json.loads((EVENTS / "sqs_malformed.json").read_text()), _env(table_name, dynamodb_local))
+    response = invoke_built(
+        "IngestFunction",
+        json.loads((EVENTS / "sqs_malformed.json").read_text()),
+        _env(table_name, dynamodb_local),
+    )
     # Sending to the dead-letter queue failed, so both records stay on the queue (and reach the DLQ by redrive).
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}

@@ -50,7 +50,11 @@ class MemoryStore:
         self.flows[state.key.flow] = state.key.run_id
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
-        found = [v.state for v in self.tasks.values() if v.state.status == "pending" and v.state.job_queue == queue_arn]
+        found = [
+            v.state
+            for v in self.tasks.values()
+            if v.state.status == "pending" and v.state.job_queue == queue_arn
+        ]
         return found[:limit]
 
     def state_machine_flow(self, arn: str) -> tuple[bool, str | None]:

@@ -36,13 +36,28 @@ def disk_dynamodb(tmp_path: Path) -> Any:
 
 def test_records_failed_during_an_outage_are_redelivered_and_applied(disk_dynamodb: DynamoDBLocal) -> None:
     specs = [
-        RunSpec("TrainFlow", str(100 + i), fanout=4, start_ms=1_795_000_000_000 + i * 1_000,
-                outcomes={"train": {1: ["spot", "ok"]}} if i % 2 else {"train": {0: ["oom"] * 3}})
+        RunSpec(
+            "TrainFlow",
+            str(100 + i),
+            fanout=4,
+            start_ms=1_795_000_000_000 + i * 1_000,
+            outcomes={"train": {1: ["spot", "ok"]}} if i % 2 else {"train": {0: ["oom"] * 3}},
+        )
         for i in range(4)
-    ] + [RunSpec("TrainFlow", "sfn-x", orchestrator="step-functions", state_machine="TrainFlow", start_ms=1_795_000_000_000)]
+    ] + [
+        RunSpec(
+            "TrainFlow",
+            "sfn-x",
+            orchestrator="step-functions",
+            state_machine="TrainFlow",
+            start_ms=1_795_000_000_000,
+        )
+    ]
     events = [json.dumps(e) for spec in specs for e in simulate_run(spec)]
     random.Random(3).shuffle(events)
-    consumer = IngestQueueConsumer(Ingestor(StatusRepository()), CollectedDeadLetters(), NoCounters(), Logger(service="test"))
+    consumer = IngestQueueConsumer(
+        Ingestor(StatusRepository()), CollectedDeadLetters(), NoCounters(), Logger(service="test")
+    )
     queue = list(enumerate(events))
     failed_during_outage = 0
     delivered_batches = 0
@@ -69,5 +84,7 @@ def test_records_failed_during_an_outage_are_redelivered_and_applied(disk_dynamo
         want = expected.runs[RunKey(spec.flow, spec.run_id)].state
         assert stored is not None
         assert (stored.state.status, stored.state.failure) == (want.status, want.failure)
-        want_tasks = {k: v.state for k, v in expected.tasks.items() if (k.flow, k.run_id) == (spec.flow, spec.run_id)}
+        want_tasks = {
+            k: v.state for k, v in expected.tasks.items() if (k.flow, k.run_id) == (spec.flow, spec.run_id)
+        }
         assert {t.key: t for t in tasks} == want_tasks

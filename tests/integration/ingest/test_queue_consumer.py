@@ -16,15 +16,34 @@ from tests.integration.ingest.sqs import CollectedDeadLetters, sqs_event
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 
-def test_bad_records_are_rejected_with_a_reason_and_the_batch_still_applies(repository: StatusRepository) -> None:
+def test_bad_records_are_rejected_with_a_reason_and_the_batch_still_applies(
+    repository: StatusRepository,
+) -> None:
     good = [p.read_text() for p in sorted((EVENTS / "local_run").glob("*.json"))]
     missing_job_id = json.loads(good[0])
     del missing_job_id["detail"]["jobId"]
     wrong_type = json.loads(good[1])
     wrong_type["detail"]["createdAt"] = "yesterday"
-    unknown = {"version": "0", "id": "x", "source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification",
-               "account": "1", "time": "2026-11-27T00:00:00Z", "region": "us-east-1", "resources": [], "detail": {}}
-    bodies = ["{not json", json.dumps(missing_job_id), *good[:4], json.dumps(wrong_type), json.dumps(unknown), "[1, 2]", *good[4:]]
+    unknown = {
+        "version": "0",
+        "id": "x",
+        "source": "aws.ec2",
+        "detail-type": "EC2 Instance State-change Notification",
+        "account": "1",
+        "time": "2026-11-27T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+    bodies = [
+        "{not json",
+        json.dumps(missing_job_id),
+        *good[:4],
+        json.dumps(wrong_type),
+        json.dumps(unknown),
+        "[1, 2]",
+        *good[4:],
+    ]
     dead = CollectedDeadLetters()
     consumer = IngestQueueConsumer(Ingestor(repository), dead, NoCounters(), Logger(service="test"))
 
@@ -36,9 +55,12 @@ def test_bad_records_are_rejected_with_a_reason_and_the_batch_still_applies(repo
     assert reasons[0].startswith("malformed JSON")
     assert "detail.jobId" in reasons[1] and "Field required" in reasons[1]
     assert "detail.createdAt" in reasons[2]
-    assert reasons[3] == "unsupported event: source='aws.ec2' detail-type='EC2 Instance State-change Notification'"
+    assert (
+        reasons[3]
+        == "unsupported event: source='aws.ec2' detail-type='EC2 Instance State-change Notification'"
+    )
     assert reasons[4] == "an event must be a JSON object, got list"
-    assert [body for body, _ in dead.sent][0] == "{not json"  # kept as received
+    assert next(body for body, _ in dead.sent) == "{not json"  # kept as received
     run, _ = repository.run_with_tasks(RunKey("FanoutFlow", "1795719352434625"))
     assert run is not None and run.state.status == "succeeded"
 
@@ -56,7 +78,9 @@ def test_store_errors_fail_only_the_affected_records(repository: StatusRepositor
 
     local = [p.read_text() for p in sorted((EVENTS / "local_run").glob("*.json"))]
     sfn_job = (EVENTS / "sfn_run" / "02_start_job_RUNNING.json").read_text()
-    consumer = IngestQueueConsumer(Ingestor(FlakyStore()), CollectedDeadLetters(), NoCounters(), Logger(service="test"))
+    consumer = IngestQueueConsumer(
+        Ingestor(FlakyStore()), CollectedDeadLetters(), NoCounters(), Logger(service="test")
+    )
 
     response = consumer.handle_batch(sqs_event([local[0], sfn_job, *local[1:]]), None)
 

@@ -24,14 +24,17 @@ def run_of(store: MemoryStore, flow: str, run_id: str) -> RunState:
 
 def tasks_of(store: MemoryStore, flow: str, run_id: str) -> dict[tuple[str, str], TaskState]:
     return {
-        (key.step, key.task_id): v.state for key, v in store.tasks.items() if (key.flow, key.run_id) == (flow, run_id)
+        (key.step, key.task_id): v.state
+        for key, v in store.tasks.items()
+        if (key.flow, key.run_id) == (flow, run_id)
     }
 
 
 def snapshot(store: MemoryStore) -> dict[Any, Any]:
     """What the API can show: every run's material state with its derived fields, and every task."""
     runs = {
-        key: (v.state.material(), v.state.status, v.state.failure, v.state.finished_at) for key, v in store.runs.items()
+        key: (v.state.material(), v.state.status, v.state.failure, v.state.finished_at)
+        for key, v in store.runs.items()
     }
     tasks = {key: (v.state, v.state.status) for key, v in store.tasks.items()}
     return {"runs": runs, "tasks": tasks}

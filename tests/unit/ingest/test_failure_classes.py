@@ -18,13 +18,38 @@ GENERIC = "Essential container in task exited"
         ("Host EC2 (instance i-0282b396e52b4c95d) terminated.", None, 143, "spot_reclaim"),
         ("Host EC2 Terminated", None, None, "spot_reclaim"),
         ("Job attempt duration exceeded timeout", None, 137, "timeout"),
-        ("Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", None, None, "timeout"),
+        (
+            "Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+            None,
+            None,
+            "timeout",
+        ),
         ("Metaflow initiated job termination.", None, 143, "killed"),
-        ("Task failed to start", "CannotPullContainerError: pull access denied for repository", None, "image_pull"),
+        (
+            "Task failed to start",
+            "CannotPullContainerError: pull access denied for repository",
+            None,
+            "image_pull",
+        ),
         (GENERIC, "CannotPullContainerError: timeout", None, "image_pull"),
-        (GENERIC, "CannotInspectContainerError: Could not transition to inspecting; timed out after waiting 30s", None, "agent"),
-        ("Task failed to start", "DockerTimeoutError: Could not transition to created; timed out after waiting 4m0s", None, "agent"),
-        ("Task failed to start", "CannotStartContainerError: Error response from daemon: failed to initialize logging driver", None, "agent"),
+        (
+            GENERIC,
+            "CannotInspectContainerError: Could not transition to inspecting; timed out after waiting 30s",
+            None,
+            "agent",
+        ),
+        (
+            "Task failed to start",
+            "DockerTimeoutError: Could not transition to created; timed out after waiting 4m0s",
+            None,
+            "agent",
+        ),
+        (
+            "Task failed to start",
+            "CannotStartContainerError: Error response from daemon: failed to initialize logging driver",
+            None,
+            "agent",
+        ),
         ("Timeout waiting for network interface provisioning to complete.", None, 140, "agent"),
         (f"{GENERIC} - CannotInspectContainerError: Could not transition", None, None, "agent"),
         (GENERIC, None, 1, "user_code"),
@@ -36,9 +61,14 @@ GENERIC = "Essential container in task exited"
         (GENERIC, None, 0, "unknown"),
     ],
 )
-def test_classify(status_reason: str | None, container_reason: str | None, exit_code: int | None, expected: str) -> None:
+def test_classify(
+    status_reason: str | None, container_reason: str | None, exit_code: int | None, expected: str
+) -> None:
     assert classify_failure(status_reason, container_reason, exit_code) == expected
 
 
 def test_container_reason_beats_status_reason() -> None:
-    assert classify_failure("Host EC2 (instance i-1) terminated.", "OutOfMemoryError: Container killed", 137) == "oom"
+    assert (
+        classify_failure("Host EC2 (instance i-1) terminated.", "OutOfMemoryError: Container killed", 137)
+        == "oom"
+    )

@@ -30,7 +30,11 @@ def _load(entry: dict[str, Any]) -> Any:
     return parse_event((EVENTS / entry["file"]).read_text())
 
 
-@pytest.mark.parametrize("entry", [e for e in MANIFEST if e["expect"]["kind"].startswith("metaflow-batch")], ids=lambda e: e["file"])
+@pytest.mark.parametrize(
+    "entry",
+    [e for e in MANIFEST if e["expect"]["kind"].startswith("metaflow-batch")],
+    ids=lambda e: e["file"],
+)
 def test_batch_sample_identity(entry: dict[str, Any]) -> None:
     expect = entry["expect"]
     event = _load(entry)
@@ -59,7 +63,9 @@ def test_batch_sample_identity(entry: dict[str, Any]) -> None:
         assert attempt.exit_code == previous["exitCode"]
 
 
-@pytest.mark.parametrize("entry", [e for e in MANIFEST if e["expect"]["kind"] == "metaflow-sfn-execution"], ids=lambda e: e["file"])
+@pytest.mark.parametrize(
+    "entry", [e for e in MANIFEST if e["expect"]["kind"] == "metaflow-sfn-execution"], ids=lambda e: e["file"]
+)
 def test_execution_sample_identity(entry: dict[str, Any]) -> None:
     expect = entry["expect"]
     event = _load(entry)
@@ -98,4 +104,10 @@ def test_foreign_execution_carries_no_metaflow_marker() -> None:
 
 def test_every_manifest_entry_is_covered() -> None:
     kinds = {e["expect"]["kind"] for e in MANIFEST}
-    assert kinds == {"metaflow-batch-local", "metaflow-batch-sfn", "metaflow-sfn-execution", "foreign-batch", "foreign-sfn"}
+    assert kinds == {
+        "metaflow-batch-local",
+        "metaflow-batch-sfn",
+        "metaflow-sfn-execution",
+        "foreign-batch",
+        "foreign-sfn",
+    }

@@ -42,23 +42,31 @@ def event_streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str,
     events = [e for i in range(count) for e in simulate_run(draw(run_specs(i)))]
     shuffled = draw(st.permutations(events))
     duplicates = draw(st.lists(st.sampled_from(events), max_size=len(events) // 2))
-    positions = draw(st.lists(st.integers(0, len(shuffled)), min_size=len(duplicates), max_size=len(duplicates)))
+    positions = draw(
+        st.lists(st.integers(0, len(shuffled)), min_size=len(duplicates), max_size=len(duplicates))
+    )
     delivered = list(shuffled)
     for event, position in zip(duplicates, positions, strict=True):
         delivered.insert(position, copy.deepcopy(event))
     return events, delivered
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(event_streams())
-def test_any_order_with_duplicates_ends_in_the_in_order_state(streams: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+def test_any_order_with_duplicates_ends_in_the_in_order_state(
+    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
     in_order, delivered = streams
     assert snapshot(replay(delivered)) == snapshot(replay(in_order))
 
 
 @settings(max_examples=50, deadline=None)
 @given(event_streams())
-def test_replaying_everything_again_writes_nothing(streams: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+def test_replaying_everything_again_writes_nothing(
+    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
     _, delivered = streams
     store = replay(delivered)
     writes = store.write_requests

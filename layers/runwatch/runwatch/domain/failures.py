@@ -33,9 +33,7 @@ _EXIT_CODE_CLASSES = {137: "oom"}
 _UNDECIDED_EXIT_CODES = frozenset({143})
 
 
-def classify_failure(
-    status_reason: str | None, container_reason: str | None, exit_code: int | None
-) -> str:
+def classify_failure(status_reason: str | None, container_reason: str | None, exit_code: int | None) -> str:
     """Return the failure class of a failed attempt."""
     for text, table in ((container_reason, _CONTAINER_REASONS), (status_reason, _STATUS_REASONS)):
         if text:

@@ -172,9 +172,7 @@ def merge_task(a: TaskState, b: TaskState) -> TaskState:
     for attempt in b.attempts:
         mine = attempts.get(attempt.attempt)
         attempts[attempt.attempt] = attempt if mine is None else merge_attempt(mine, attempt)
-    blocked = max(
-        ((a.blocked_at or 0, a.blocked_reason or ""), (b.blocked_at or 0, b.blocked_reason or ""))
-    )
+    blocked = max(((a.blocked_at or 0, a.blocked_reason or ""), (b.blocked_at or 0, b.blocked_reason or "")))
     return replace(
         a,
         attempts=tuple(attempts[n] for n in sorted(attempts)),

@@ -71,7 +71,8 @@ def _attempts(detail: BatchJobDetail, current_attempt: int) -> tuple[AttemptStat
                 started_at=attempt.startedAt,
                 stopped_at=attempt.stoppedAt,
                 status_reason=(detail.statusReason if is_current else None) or attempt.statusReason,
-                container_reason=attempt.container.reason or (detail.container.reason if is_current else None),
+                container_reason=attempt.container.reason
+                or (detail.container.reason if is_current else None),
                 exit_code=exit_code,
                 log_stream=attempt.container.logStreamName,
             )
@@ -129,9 +130,7 @@ def observe_job(
         max_attempts = detail.retryStrategy.attempts if detail.retryStrategy else None
         partition = arn_partition(detail.jobArn or detail.jobQueue)
         sm_name = parse_state_machine_name(state_machine, flow) if state_machine else None
-        exec_arn = (
-            execution_arn(partition, region, account, state_machine, name) if state_machine else None
-        )
+        exec_arn = execution_arn(partition, region, account, state_machine, name) if state_machine else None
         run = RunState(
             key=RunKey(flow, run_id),
             orchestrator=ORCHESTRATOR_SFN,
@@ -147,7 +146,11 @@ def observe_job(
             account=account,
             first_seen_at=detail.createdAt or event_ms,
         )
-        sm_arn = f"arn:{partition}:states:{region}:{account}:stateMachine:{state_machine}" if state_machine else None
+        sm_arn = (
+            f"arn:{partition}:states:{region}:{account}:stateMachine:{state_machine}"
+            if state_machine
+            else None
+        )
     else:
         run_id = params.get("metaflow.run_id", "")
         task_id = params.get("metaflow.task_id", "")

@@ -54,7 +54,11 @@ def parse_event(raw: str | bytes | dict[str, Any]) -> AnyEvent:
         raise RejectedEvent(f"an event must be a JSON object, got {type(raw).__name__}")
     event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     source, detail_type = raw.get("source"), raw.get("detail-type")
-    model = _MODELS.get((source, detail_type)) if isinstance(source, str) and isinstance(detail_type, str) else None
+    model = (
+        _MODELS.get((source, detail_type))
+        if isinstance(source, str) and isinstance(detail_type, str)
+        else None
+    )
     if model is None:
         raise RejectedEvent(f"unsupported event: source={source!r} detail-type={detail_type!r}", event_id)
     try:

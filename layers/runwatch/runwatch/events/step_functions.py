@@ -92,19 +92,20 @@ def _cause_summary(error: str | None, cause: dict[str, Any] | None, raw: str | N
     if cause and "JobId" in cause:
         step = (cause.get("Parameters") or {}).get("metaflow.step_name")
         reason = cause.get("StatusReason")
-        return f"Batch job {cause['JobId']} ({step}) failed: {reason}" if step else f"Batch job failed: {reason}"
+        return (
+            f"Batch job {cause['JobId']} ({step}) failed: {reason}" if step else f"Batch job failed: {reason}"
+        )
     if raw:
         return raw[:_CAUSE_SUMMARY_LIMIT]
     return None
 
 
-def observe_execution(detail: ExecutionDetail, *, account: str, region: str, event_time: datetime) -> ExecutionObservation:
+def observe_execution(
+    detail: ExecutionDetail, *, account: str, region: str, event_time: datetime
+) -> ExecutionObservation:
     terminal = detail.status not in ("RUNNING",)
     event_ms = int(event_time.timestamp() * 1000)
-    if terminal:
-        at = detail.stopDate or event_ms
-    else:
-        at = detail.redriveDate or detail.startDate or event_ms
+    at = detail.stopDate or event_ms if terminal else detail.redriveDate or detail.startDate or event_ms
     cause = _json_object(detail.cause)
     output = _json_object(detail.output)
     flow_hint = None

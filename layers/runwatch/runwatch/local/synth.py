@@ -34,7 +34,12 @@ OUTCOMES: dict[str, tuple[str, str | None, str | None, int | None]] = {
     ),
     "spot": ("FAILED", "Host EC2 (instance i-08784105ffff56b4f) terminated.", None, None),
     "timeout": ("FAILED", "Job attempt duration exceeded timeout", None, 137),
-    "image_pull": ("FAILED", "Task failed to start", "CannotPullContainerError: pull access denied for repository", None),
+    "image_pull": (
+        "FAILED",
+        "Task failed to start",
+        "CannotPullContainerError: pull access denied for repository",
+        None,
+    ),
     "killed": ("FAILED", "Metaflow initiated job termination.", None, 143),
 }
 
@@ -74,7 +79,9 @@ class EventFactory:
         self.account = account
         self.region = region
 
-    def _envelope(self, detail_type: str, source: str, at_ms: int, resources: list[str], detail: dict[str, Any]) -> dict[str, Any]:
+    def _envelope(
+        self, detail_type: str, source: str, at_ms: int, resources: list[str], detail: dict[str, Any]
+    ) -> dict[str, Any]:
         return {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -108,7 +115,10 @@ class EventFactory:
     ) -> dict[str, Any]:
         """One Batch Job State Change event of a Metaflow task."""
         sfn = run.orchestrator == "step-functions"
-        env = [{"name": "AWS_DEFAULT_REGION", "value": self.region}, {"name": "METAFLOW_USER", "value": "SFN" if sfn else run.user}]
+        env = [
+            {"name": "AWS_DEFAULT_REGION", "value": self.region},
+            {"name": "METAFLOW_USER", "value": "SFN" if sfn else run.user},
+        ]
         if sfn:
             name = run.run_id.removeprefix("sfn-")
             params = {
@@ -227,7 +237,10 @@ class EventFactory:
 
 def _attempt_record(job_id: str, started: int, stopped: int, outcome: str) -> dict[str, Any]:
     _, reason, container_reason, exit_code = OUTCOMES[outcome]
-    container: dict[str, Any] = {"logStreamName": LOG_PREFIX + job_id.replace("-", "")[:32], "networkInterfaces": []}
+    container: dict[str, Any] = {
+        "logStreamName": LOG_PREFIX + job_id.replace("-", "")[:32],
+        "networkInterfaces": [],
+    }
     if exit_code is not None:
         container["exitCode"] = exit_code
     if container_reason:
@@ -235,7 +248,9 @@ def _attempt_record(job_id: str, started: int, stopped: int, outcome: str) -> di
     return {"container": container, "startedAt": started, "stoppedAt": stopped, "statusReason": reason}
 
 
-def simulate_run(spec: RunSpec, rng: random.Random | None = None, factory: EventFactory | None = None) -> list[dict[str, Any]]:
+def simulate_run(
+    spec: RunSpec, rng: random.Random | None = None, factory: EventFactory | None = None
+) -> list[dict[str, Any]]:
     """All events of one run (start -> foreach over `fanout` tasks -> join -> end), in time order.
 
     A final task failure stops the run. On the local runtime Metaflow then kills the step's other tasks
@@ -273,7 +288,14 @@ def simulate_run(spec: RunSpec, rng: random.Random | None = None, factory: Event
         status = spec.execution_outcome or ("FAILED" if failed_at is not None else "SUCCEEDED")
         stop = clock.tick(rng, 500, 2_000)
         error = {"FAILED": "States.TaskFailed", "TIMED_OUT": "States.Timeout"}.get(status)
-        events.append((stop, factory.execution(spec, status, at_ms=stop, start_ms=spec.start_ms, stop_ms=stop, error=error)))
+        events.append(
+            (
+                stop,
+                factory.execution(
+                    spec, status, at_ms=stop, start_ms=spec.start_ms, stop_ms=stop, error=error
+                ),
+            )
+        )
     events.sort(key=lambda pair: pair[0])
     return [event for _, event in events]
 
@@ -282,7 +304,13 @@ class _TaskSim:
     """One task's jobs and their events; Step Functions retries inside one job, local retries are new jobs."""
 
     def __init__(
-        self, spec: RunSpec, factory: EventFactory, rng: random.Random, step: str, task_id: str, split: int | None
+        self,
+        spec: RunSpec,
+        factory: EventFactory,
+        rng: random.Random,
+        step: str,
+        task_id: str,
+        split: int | None,
     ) -> None:
         self.spec, self.factory, self.rng = spec, factory, rng
         self.step, self.task_id, self.split = step, task_id, split
@@ -306,8 +334,15 @@ class _TaskSim:
         for attempt, outcome in enumerate(attempts):
             if not self.sfn and attempt > 0:
                 job_id = str(uuid.UUID(int=rng.getrandbits(128)))
-                created = t = t + rng.randint(1_000, 3_000)  # the local runtime submits a new job after a pause
-            self._job = dict(job_id=job_id, retry_count=attempt, created_ms=created, split_index=self.split)
+                created = t = t + rng.randint(
+                    1_000, 3_000
+                )  # the local runtime submits a new job after a pause
+            self._job = {
+                "job_id": job_id,
+                "retry_count": attempt,
+                "created_ms": created,
+                "split_index": self.split,
+            }
             prior = list(history)
             self._emit("RUNNABLE", t, history=prior)
             started = t + rng.randint(5_000, 60_000)
@@ -321,7 +356,14 @@ class _TaskSim:
             if final_status == "FAILED" and self.sfn and attempt < len(attempts) - 1:
                 t = stopped + 500  # Batch puts the job back to RUNNABLE: no FAILED event for this attempt
                 continue
-            self._emit(final_status, stopped, started_ms=started, stopped_ms=stopped, history=history, outcome=outcome)
+            self._emit(
+                final_status,
+                stopped,
+                started_ms=started,
+                stopped_ms=stopped,
+                history=history,
+                outcome=outcome,
+            )
             if final_status == "SUCCEEDED":
                 return self
             t = stopped

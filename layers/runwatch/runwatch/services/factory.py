@@ -15,7 +15,9 @@ def bind_table(settings: Settings) -> StatusRepository:
     return StatusRepository(retention_days=settings.retention_days)
 
 
-def build_ingestor(settings: Settings, counters: Counters | None = None, sfn_client: Any | None = None) -> Ingestor:
+def build_ingestor(
+    settings: Settings, counters: Counters | None = None, sfn_client: Any | None = None
+) -> Ingestor:
     """An Ingestor on the configured table; with a Step Functions client it can describe state machines."""
     from runwatch.aws.state_machines import DescribeStateMachineInspector
 

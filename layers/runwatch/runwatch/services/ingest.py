@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from runwatch.aws.state_machines import InspectorUnavailable, StateMachineInspector
 from runwatch.domain.run_state import RunKey, RunState, merge_run, run_observation_of_task
@@ -30,9 +30,6 @@ PARKED = "parked"
 
 MAX_CONFLICT_RETRIES = 8
 _NOT_METAFLOW = ""  # registry verdict for state machines that are not Metaflow's
-
-S = TypeVar("S")
-K = TypeVar("K")
 
 
 class IngestStore(Protocol):
@@ -91,7 +88,9 @@ class Ingestor:
     def apply(self, event: AnyEvent) -> str:
         if isinstance(event, BatchJobStateChangeEvent):
             return self._apply_batch_event(event)
-        observation = observe_execution(event.detail, account=event.account, region=event.region, event_time=event.time)
+        observation = observe_execution(
+            event.detail, account=event.account, region=event.region, event_time=event.time
+        )
         return self._apply_execution(observation, event.model_dump_json(by_alias=True))
 
     # -- Batch ---------------------------------------------------------------------------------------
@@ -105,7 +104,9 @@ class Ingestor:
         return self._apply_job(observation)
 
     @staticmethod
-    def _observe_job(detail: BatchJobDetail, account: str, region: str, time: Any, blocked: bool) -> JobObservation:
+    def _observe_job(
+        detail: BatchJobDetail, account: str, region: str, time: Any, blocked: bool
+    ) -> JobObservation:
         try:
             return observe_job(detail, account=account, region=region, event_time=time, queue_blocked=blocked)
         except ValueError as exc:
@@ -162,7 +163,9 @@ class Ingestor:
         assert observation.failed_job is not None
         at = datetime.fromtimestamp(observation.fact.at / 1000, tz=UTC)
         try:
-            return observe_job(observation.failed_job, account=observation.account, region=observation.region, event_time=at)
+            return observe_job(
+                observation.failed_job, account=observation.account, region=observation.region, event_time=at
+            )
         except (NotMetaflow, ValueError):
             return None
 
@@ -217,13 +220,25 @@ class Ingestor:
     # -- joins ---------------------------------------------------------------------------------------
     def _join_task(self, observation: TaskState) -> tuple[TaskState, bool]:
         task, before = _join(
-            self._tasks, observation.key, observation, merge_task, self.repo.load_task, self.repo.save_task, _same
+            self._tasks,
+            observation.key,
+            observation,
+            merge_task,
+            self.repo.load_task,
+            self.repo.save_task,
+            _same,
         )
         return task, task is not before
 
     def _join_run(self, observation: RunState) -> bool:
         run, before = _join(
-            self._runs, observation.key, observation, merge_run, self.repo.load_run, self.repo.save_run, _material
+            self._runs,
+            observation.key,
+            observation,
+            merge_run,
+            self.repo.load_run,
+            self.repo.save_run,
+            _material,
         )
         if run is before:
             return False
@@ -232,7 +247,7 @@ class Ingestor:
         return True
 
 
-def _same(state: S) -> S:
+def _same[S](state: S) -> S:
     return state
 
 
@@ -240,7 +255,7 @@ def _material(state: RunState) -> RunState:
     return state.material()
 
 
-def _join(
+def _join[K, S](
     cache: LRU[K, Versioned],
     key: K,
     observation: S,
@@ -283,5 +298,3 @@ def event_summary(raw: object) -> str:
     if isinstance(raw, dict):
         return json.dumps({k: raw.get(k) for k in ("id", "source", "detail-type")})
     return f"{type(raw).__name__} of {len(raw) if isinstance(raw, str | bytes) else '?'} bytes"
-
-

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from runwatch.events.envelope import RejectedEvent
@@ -38,7 +39,9 @@ class SqsDeadLetters:
 
 
 class IngestQueueConsumer:
-    def __init__(self, ingestor: Ingestor, dead_letters: DeadLetters, counters: Counters, logger: Logger) -> None:
+    def __init__(
+        self, ingestor: Ingestor, dead_letters: DeadLetters, counters: Counters, logger: Logger
+    ) -> None:
         self._ingestor = ingestor
         self._dead_letters = dead_letters
         self._counters = counters
@@ -59,10 +62,12 @@ class IngestQueueConsumer:
 
     def _record_handler(self, record: SQSRecord) -> str:
         outcome = self.apply_message(record.body, record.message_id)
-        self._logger.debug("event processed", outcome=outcome, message_id=record.message_id, event=event_summary(record.body))
+        self._logger.debug(
+            "event processed", outcome=outcome, message_id=record.message_id, event=event_summary(record.body)
+        )
         return outcome
 
-    def handle_batch(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handle_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         """Partial batch response: only the failed records are retried."""
         return process_partial_response(
             event=event, record_handler=self._record_handler, processor=self._processor, context=context

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Generic, TypeVar
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
-class LRU(Generic[K, V]):
+class LRU[K, V]:
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._items: OrderedDict[K, V] = OrderedDict()

@@ -177,7 +177,7 @@ class RunItem(StatusItem, discriminator="run"):
     production_token = UnicodeAttribute(null=True)
     project = UnicodeAttribute(null=True)
     branch = UnicodeAttribute(null=True)
-    tags = ListAttribute[str](of=UnicodeAttribute, default=list)
+    tags = ListAttribute[str](default=list)  # a list of strings (DynamoDB L of S)
     region = UnicodeAttribute(null=True)
     account = UnicodeAttribute(null=True)
     state_machine = UnicodeAttribute(null=True)
@@ -263,10 +263,19 @@ def marker_pk(kind: str, subject: str) -> str:
 
 def bind(table_name: str, host: str | None = None, region: str | None = None) -> None:
     """Point every model at a table (tests use one table each; Lambda reads TABLE_NAME once)."""
-    models = (TableItem, StatusItem, RunItem, TaskItem, FlowItem, StateMachineItem, ParkedExecutionItem, MarkerItem)
+    models = (
+        TableItem,
+        StatusItem,
+        RunItem,
+        TaskItem,
+        FlowItem,
+        StateMachineItem,
+        ParkedExecutionItem,
+        MarkerItem,
+    )
     for model in models:
         model.Meta.table_name = table_name
-        model.Meta.host = host
+        setattr(model.Meta, "host", host)  # noqa: B010 - Meta declares no host until bound
         if region:
             model.Meta.region = region
         model._connection = None

@@ -6,10 +6,11 @@ report). `StoreUnavailable`: throttling or an outage (the caller fails the recor
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
@@ -37,8 +38,6 @@ from runwatch.store.records import iso, run_from_item, run_to_item, task_from_it
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 PARKED_TTL_SECONDS = 7 * 86_400
 
-R = TypeVar("R")
-
 
 class Conflict(Exception):
     """A conditional write found the item changed since it was read."""
@@ -54,10 +53,7 @@ class Versioned:
     version: int
 
 
-M = TypeVar("M", bound=TableItem)
-
-
-def _get(model: type[M], pk: str, sk: str, consistent: bool = False) -> M | None:
+def _get[M: TableItem](model: type[M], pk: str, sk: str, consistent: bool = False) -> M | None:
     try:
         item = model.get(pk, sk, consistent_read=consistent)
     except model.DoesNotExist:
@@ -69,14 +65,16 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def guarded(call: Callable[[], R]) -> R:
+def guarded[R](call: Callable[[], R]) -> R:
     """Run one DynamoDB call, mapping its errors to Conflict / StoreUnavailable."""
     try:
         return call()
     except PynamoDBException as exc:
         if getattr(exc, "cause_response_code", None) == CONDITIONAL_FAILED:
             raise Conflict(str(exc)) from None
-        raise StoreUnavailable(f"{type(exc).__name__}: {getattr(exc, 'cause_response_code', None) or exc}") from exc
+        raise StoreUnavailable(
+            f"{type(exc).__name__}: {getattr(exc, 'cause_response_code', None) or exc}"
+        ) from exc
 
 
 class StatusRepository:
@@ -116,14 +114,12 @@ class StatusRepository:
         sk = f"{iso(state.started_at)}#{run_id}"
         item = FlowItem(FLOWS_PK, flow, flow=flow, last_run_id=run_id, last_started_sk=sk)
         self.write_requests += 1
-        try:
+        with contextlib.suppress(Conflict):  # a newer run is already recorded
             guarded(
                 lambda: item.save(
                     condition=FlowItem.last_started_sk.does_not_exist() | (FlowItem.last_started_sk < sk)
                 )
             )
-        except Conflict:
-            pass  # a newer run is already recorded
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         items = guarded(lambda: list(TaskItem.by_queue_index.query(queue_pk(queue_arn), limit=limit)))
@@ -149,7 +145,9 @@ class StatusRepository:
         return True, item.flow
 
     def record_state_machine(self, arn: str, flow: str | None, source: str) -> None:
-        item = StateMachineItem(state_machine_pk(arn), "#SM", flow=flow, verdict_source=source, checked_at=self.clock())
+        item = StateMachineItem(
+            state_machine_pk(arn), "#SM", flow=flow, verdict_source=source, checked_at=self.clock()
+        )
         self.write_requests += 1
         guarded(item.save)
 
@@ -160,7 +158,9 @@ class StatusRepository:
         guarded(item.save)
 
     def parked_executions(self, execution_arn: str) -> list[tuple[str, str]]:
-        items = guarded(lambda: list(ParkedExecutionItem.query(parked_pk(execution_arn), consistent_read=True)))
+        items = guarded(
+            lambda: list(ParkedExecutionItem.query(parked_pk(execution_arn), consistent_read=True))
+        )
         return [(i.sk, i.event) for i in items if isinstance(i, ParkedExecutionItem)]
 
     def drop_parked(self, execution_arn: str, order_key: str) -> None:
@@ -168,11 +168,17 @@ class StatusRepository:
         guarded(lambda: ParkedExecutionItem(parked_pk(execution_arn), order_key).delete())
 
     # -- markers: "this was done once" ----------------------------------------------------------------
-    def claim_marker(self, kind: str, subject: str, what: str, detail: str | None = None, ttl_days: int = 30) -> bool:
+    def claim_marker(
+        self, kind: str, subject: str, what: str, detail: str | None = None, ttl_days: int = 30
+    ) -> bool:
         """Create a marker; False when it already existed (someone else did the thing)."""
         now = self.clock()
         item = MarkerItem(
-            marker_pk(kind, subject), what, created_at=now, detail=detail, expires_at=now // 1000 + ttl_days * 86_400
+            marker_pk(kind, subject),
+            what,
+            created_at=now,
+            detail=detail,
+            expires_at=now // 1000 + ttl_days * 86_400,
         )
         self.write_requests += 1
         try:

@@ -1,0 +1,97 @@
+"""Ingest benchmark: >= 20,000 events of many foreach runs, shuffled with 10% duplicates, replayed through the
+ingest queue consumer (the Lambda's code path) into DynamoDB Local.
+
+Four consumers take SQS-sized batches at random, like four warm Lambda containers with their own caches.
+The final state is compared with the in-order replay of the same events.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from runwatch.domain.run_state import RunKey
+from runwatch.local.dynamodb_local import DynamoDBLocal
+from runwatch.local.synth import bench_runs, simulate_run
+from runwatch.local.table_from_template import create_table
+from runwatch.services.ingest import Ingestor, NoCounters
+from runwatch.services.ingest_queue import IngestQueueConsumer
+from runwatch.store import models
+from runwatch.store.repository import StatusRepository
+from tests.fakes.memory_store import MemoryStore
+from tests.integration.ingest.sqs import CollectedDeadLetters, sqs_event
+
+RUNS = 480
+FANOUT = 8
+DUPLICATE_SHARE = 0.10
+CONSUMERS = 4
+BATCH = 10
+
+
+def _events(seed: int) -> tuple[list[dict[str, Any]], list[str]]:
+    in_order = [e for spec in bench_runs(RUNS, FANOUT, seed=seed) for e in simulate_run(spec)]
+    rng = random.Random(seed)
+    delivered = in_order + rng.sample(in_order, int(len(in_order) * DUPLICATE_SHARE))
+    rng.shuffle(delivered)
+    return in_order, [json.dumps(e) for e in delivered]
+
+
+def _matches(expected: MemoryStore, repository: StatusRepository) -> tuple[bool, int]:
+    mismatches = 0
+    for key, versioned in expected.runs.items():
+        stored, tasks = repository.run_with_tasks(key)
+        want = versioned.state
+        want_tasks = {k: v.state for k, v in expected.tasks.items() if RunKey(k.flow, k.run_id) == key}
+        if (
+            stored is None
+            or (stored.state.status, stored.state.failure) != (want.status, want.failure)
+            or {t.key: t for t in tasks} != want_tasks
+        ):
+            mismatches += 1
+    return mismatches == 0, mismatches
+
+
+def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
+    client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
+    table = f"runwatch-bench-ingest-{uuid.uuid4().hex[:8]}"
+    create_table(client, table)
+    models.bind(table, host=ddb.endpoint, region="us-east-1")
+    in_order, delivered = _events(seed=7)
+    repository = StatusRepository()
+    logger = Logger(service="bench", level="ERROR")
+    consumers = [
+        IngestQueueConsumer(Ingestor(repository), CollectedDeadLetters(), NoCounters(), logger)
+        for _ in range(CONSUMERS)
+    ]
+    rng = random.Random(1)
+    failures = 0
+    started = time.perf_counter()
+    for first in range(0, len(delivered), BATCH):
+        batch = delivered[first : first + BATCH]
+        response = rng.choice(consumers).handle_batch(sqs_event(batch, first_id=first), None)
+        failures += len(response["batchItemFailures"])
+    elapsed = time.perf_counter() - started
+
+    expected = MemoryStore()
+    replayer = Ingestor(expected)
+    for event in in_order:
+        replayer.ingest(event)
+    matched, mismatches = _matches(expected, repository)
+    return {
+        "ingest.events": {"value": len(delivered), "unit": "events"},
+        "ingest.runs": {"value": len(expected.runs), "unit": "runs"},
+        "ingest.events_per_s": {"value": round(len(delivered) / elapsed, 1), "unit": "events/s"},
+        "ingest.writes_per_event": {
+            "value": round(repository.write_requests / len(delivered), 3),
+            "unit": "writes/event",
+        },
+        "ingest.failed_records": {"value": failures, "unit": "records"},
+        "ingest.final_state_matched": {"value": 1 if matched else 0, "unit": "bool"},
+        "ingest.mismatched_runs": {"value": mismatches, "unit": "runs"},
+    }
