@@ -228,4 +228,3 @@ def test_a_bad_rules_file_stops_the_local_notifier_at_start(
 
     with pytest.raises(RulesError, match=r"rules.json: rule 1, channels\[0\]: unknown channel 'teams'"):
         _notifier(receiver, repository, sleeps, NOTIFY_RULES=str(rules))
-

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 from runwatch.notify.delivery import HttpSender, RetryPolicy
 from runwatch.notify.secrets import fixed_endpoint
@@ -32,20 +35,30 @@ def test_signature_verifies_on_the_raw_body(receiver: Receiver, sleeps: list[flo
     assert not verify(SECRET, None, request.body, now=NOW)
 
 
+def _readme_verify() -> Callable[..., bool]:
+    """The verification snippet from README "## Notifications", exactly as a receiver would copy it."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Notifications", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(snippet, namespace)
+    return namespace["verify"]  # type: ignore[return-value]
+
+
 def test_the_readme_snippet_verifies_what_is_sent(receiver: Receiver, sleeps: list[float]) -> None:
-    import hashlib
-    import hmac
+    readme_verify = _readme_verify()
+    channel = _channel(receiver, sleeps)
+    channel.clock = time.time
 
-    _channel(receiver, sleeps).send(failed_run())
+    channel.send(failed_run())
+
     (request,) = receiver.requests
-
-    # Same steps as README "## Notifications": parse t and v1, recompute, compare, check the age.
-    parts = dict(item.split("=", 1) for item in request.headers["X-Runwatch-Signature"].split(","))
-    expected = hmac.new(
-        SECRET.encode(), parts["t"].encode() + b"." + request.body, hashlib.sha256
-    ).hexdigest()
-    assert hmac.compare_digest(expected, parts["v1"])
-    assert abs(NOW - int(parts["t"])) <= 300
+    header = request.headers["X-Runwatch-Signature"]
+    assert readme_verify(SECRET, header, request.body)
+    assert not readme_verify(SECRET, header, request.body.replace(b"oom", b"ok!"))
+    assert not readme_verify("other", header, request.body)
+    old = signature(SECRET, int(time.time()) - 301, request.body)
+    assert not readme_verify(SECRET, old, request.body), "old timestamps are rejected"
 
 
 def test_body_carries_the_documented_fields(receiver: Receiver, sleeps: list[float]) -> None:

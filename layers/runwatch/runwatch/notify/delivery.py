@@ -119,7 +119,7 @@ class RetryPolicy:
 
     def backoff_before(self, attempt: int) -> float:
         """The wait before `attempt` (2, 3, ...) when no Retry-After says otherwise."""
-        return min(self.max_backoff, self.backoff * 2 ** (attempt - 2))
+        return min(self.max_backoff, self.backoff * 2.0 ** (attempt - 2))
 
     def worst_case_seconds(self) -> float:
         """How long one delivery can take: every attempt times out and every wait is the longest allowed."""

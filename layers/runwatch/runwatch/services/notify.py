@@ -231,6 +231,7 @@ class Notifier:
         for name in channels:
             what = f"{due.key}#{name}"
             if time_left is not None and time_left() < self.send_budget:
+                self.counters.add("notifications_deferred")
                 failed.append(f"{name}: not started, less than {self.send_budget:g}s left")
                 continue
             if not self.repo.claim_marker(NOTIFY_MARKER_KIND, subject, what, ttl_days=NOTIFY_MARKER_TTL_DAYS):

@@ -1,0 +1,74 @@
+"""Stream records in both shapes decode to the table's models; foreign or broken items are rejected."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from runwatch.events.stream import UndecodableRecord, decode_record
+from runwatch.services.notify import Notifier, RejectedRecord
+from runwatch.store.models import MarkerItem, RunItem
+from runwatch.store.repository import StatusRepository
+
+RUN_IMAGE = {
+    "pk": {"S": "RUN#F#1"},
+    "sk": {"S": "#RUN"},
+    "kind": {"S": "run"},
+    "version": {"N": "3"},
+    "status": {"S": "failed"},
+    "flow": {"S": "F"},
+    "run_id": {"S": "1"},
+    "orchestrator": {"S": "batch"},
+    "tags": {"L": [{"S": "team:ml"}]},
+}
+
+
+def _record(new: dict, old: dict | None = None, when: object = 1_795_000_000.0) -> dict:
+    dynamodb = {
+        "Keys": {"pk": new["pk"], "sk": new["sk"]},
+        "NewImage": new,
+        "SequenceNumber": "42",
+        "ApproximateCreationDateTime": when,
+    }
+    if old:
+        dynamodb["OldImage"] = old
+    return {"eventID": "e1", "eventName": "MODIFY" if old else "INSERT", "dynamodb": dynamodb}
+
+
+def test_lambda_and_boto3_shapes_decode_alike() -> None:
+    from_lambda = decode_record(_record(RUN_IMAGE, {**RUN_IMAGE, "status": {"S": "running"}}))
+    from_boto3 = decode_record(
+        _record(RUN_IMAGE, {**RUN_IMAGE, "status": {"S": "running"}}, datetime.now(tz=UTC))
+    )
+
+    for change in (from_lambda, from_boto3):
+        assert isinstance(change.new, RunItem) and isinstance(change.old, RunItem)
+        assert (change.old.status, change.new.status, change.new.tags) == ("running", "failed", ["team:ml"])
+        assert change.sequence_number == "42" and change.event_name == "MODIFY"
+
+
+def test_markers_decode_and_removals_have_no_new_image() -> None:
+    marker = {
+        "pk": {"S": "MARK#alert#F#1"},
+        "sk": {"S": "run.late#x"},
+        "kind": {"S": "marker"},
+        "created_at": {"N": "1"},
+    }
+    assert isinstance(decode_record(_record(marker)).new, MarkerItem)
+
+    removal = {"eventName": "REMOVE", "dynamodb": {"OldImage": marker, "SequenceNumber": "9"}}
+    change = decode_record(removal)
+    assert change.new is None and isinstance(change.old, MarkerItem)
+
+
+def test_an_unknown_kind_is_undecodable_and_the_notifier_rejects_it() -> None:
+    broken = _record({**RUN_IMAGE, "kind": {"S": "spaceship"}})
+
+    with pytest.raises(UndecodableRecord, match="cannot decode a spaceship item"):
+        decode_record(broken)
+    notifier = Notifier(StatusRepository(), [], rules=lambda: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(RejectedRecord):
+        notifier.handle_record(broken)
+    (failure,) = notifier.handle_stream_records([broken])
+    assert failure.sequence_number == "42" and "spaceship" in failure.reason
