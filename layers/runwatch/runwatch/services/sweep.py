@@ -31,6 +31,7 @@ from runwatch.domain.vocab import ORCHESTRATOR_SFN
 from runwatch.events.described import batch_job_event, execution_event
 from runwatch.events.envelope import RejectedEvent
 from runwatch.services.ingest import APPLIED, Counters, Ingestor
+from runwatch.services.lru import LRU
 from runwatch.store import models
 from runwatch.store.active import SweepReads
 from runwatch.store.repository import StatusRepository
@@ -40,6 +41,7 @@ HOUR_MS: Final = 60 * MINUTE_MS
 PENDING_BATCH_STATUSES: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 _IN_FLIGHT_TASK_STATUSES: Final = frozenset({"pending", "starting", "running"})
 _ALERT_TTL_DAYS: Final = 30
+_REMEMBERED_ALERTS: Final = 10_000
 
 
 class ActiveReader(Protocol):
@@ -150,6 +152,9 @@ class Sweeper:
         self._timer = timer
         # Deadlines already judged (flow, date): spares a query per sweep for the rest of the day.
         self._judged: set[tuple[str, str]] = set()
+        # Markers known to exist: a task stuck for hours would otherwise cost a failed conditional put (a
+        # write unit) every sweep. Only an optimisation: the conditional put alone keeps alerts unique.
+        self._alerted: LRU[tuple[str, str, str], bool] = LRU(_REMEMBERED_ALERTS)
 
     @property
     def reconciles(self) -> bool:
@@ -249,10 +254,14 @@ class Sweeper:
 
     # -- 2. alerts -----------------------------------------------------------------------------------
     def _claim(self, alert: Alert, reason: str | None = None, marker_of: Alert | None = None) -> bool:
-        kind, subject, what = alert_marker(marker_of or alert, reason)
+        marker = alert_marker(marker_of or alert, reason)
+        if marker in self._alerted:
+            return False
+        kind, subject, what = marker
         claimed = self.store.claim_marker(
             kind, subject, what, detail=alert.to_json(), ttl_days=_ALERT_TTL_DAYS
         )
+        self._alerted.put(marker, True)
         if claimed and self.log:
             self.log.info("alert raised", alert=alert.type, flow=alert.flow, run_id=alert.run_id, marker=what)
         return claimed
