@@ -1,0 +1,32 @@
+"""Local stack fixtures: `local_stack(**options)` starts `python -m runwatch.local` in a subprocess.
+
+    def test_something(local_stack):
+        stack = local_stack(demo=False)            # options of stack.start_local_stack
+        assert stack.get("/health").status == 200
+
+Every stack a test started is stopped (SIGTERM) when the test ends; the browser tests can use
+tests.integration.local.stack.start_local_stack the same way from their own fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.local.stack import LocalStackProcess, start_local_stack
+
+
+@pytest.fixture
+def local_stack() -> Iterator[Callable[..., LocalStackProcess]]:
+    started: list[LocalStackProcess] = []
+
+    def start(**options: Any) -> LocalStackProcess:
+        stack = start_local_stack(**options)
+        started.append(stack)
+        return stack
+
+    yield start
+    for stack in started:
+        stack.stop()
