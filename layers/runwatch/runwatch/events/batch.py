@@ -105,9 +105,18 @@ def _log_group(detail: BatchJobDetail) -> str:
 
 
 def observe_job(
-    detail: BatchJobDetail, *, account: str, region: str, event_time: datetime, queue_blocked: bool = False
+    detail: BatchJobDetail,
+    *,
+    account: str,
+    region: str,
+    event_time: datetime,
+    queue_blocked: bool = False,
+    state_machine_prefix: str | None = None,
 ) -> JobObservation:
-    """Turn one Batch job detail into observations; raises NotMetaflow for foreign jobs."""
+    """Turn one Batch job detail into observations; raises NotMetaflow for foreign jobs.
+
+    `state_machine_prefix` is METAFLOW_SFN_STATE_MACHINE_PREFIX, when the deployment uses one.
+    """
     if not is_metaflow_job(detail):
         raise NotMetaflow(detail.jobId)
     params = detail.parameters
@@ -129,7 +138,9 @@ def observe_job(
         current_attempt = n - 1 if detail.status not in _IN_FLIGHT and n else n
         max_attempts = detail.retryStrategy.attempts if detail.retryStrategy else None
         partition = arn_partition(detail.jobArn or detail.jobQueue)
-        sm_name = parse_state_machine_name(state_machine, flow) if state_machine else None
+        sm_name = (
+            parse_state_machine_name(state_machine, flow, state_machine_prefix) if state_machine else None
+        )
         exec_arn = execution_arn(partition, region, account, state_machine, name) if state_machine else None
         run = RunState(
             key=RunKey(flow, run_id),

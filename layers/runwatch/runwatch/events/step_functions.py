@@ -37,8 +37,8 @@ class ExecutionObservation:
     flow_hint: str | None
     failed_job: BatchJobDetail | None
 
-    def run_state(self, flow: str) -> RunState:
-        names = parse_state_machine_name(self.state_machine, flow)
+    def run_state(self, flow: str, state_machine_prefix: str | None = None) -> RunState:
+        names = parse_state_machine_name(self.state_machine, flow, state_machine_prefix)
         return RunState(
             key=RunKey(flow, self.run_id),
             orchestrator=ORCHESTRATOR_SFN,

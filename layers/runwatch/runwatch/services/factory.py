@@ -22,4 +22,9 @@ def build_ingestor(
     from runwatch.aws.state_machines import DescribeStateMachineInspector
 
     inspector = DescribeStateMachineInspector(sfn_client) if sfn_client is not None else None
-    return Ingestor(bind_table(settings), counters=counters, inspector=inspector)
+    return Ingestor(
+        bind_table(settings),
+        counters=counters,
+        inspector=inspector,
+        state_machine_prefix=settings.state_machine_prefix,
+    )

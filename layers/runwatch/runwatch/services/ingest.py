@@ -64,10 +64,12 @@ class Ingestor:
         counters: Counters | None = None,
         inspector: StateMachineInspector | None = None,
         cache_size: int = 20_000,
+        state_machine_prefix: str | None = None,
     ) -> None:
         self.repo = repository
         self.counters = counters or NoCounters()
         self.inspector = inspector
+        self.state_machine_prefix = state_machine_prefix
         self._tasks: LRU[TaskKey, Versioned] = LRU(cache_size)
         self._runs: LRU[RunKey, Versioned] = LRU(cache_size)
         self._machines: LRU[str, str] = LRU(1_000)
@@ -103,12 +105,18 @@ class Ingestor:
             return IGNORED
         return self._apply_job(observation)
 
-    @staticmethod
     def _observe_job(
-        detail: BatchJobDetail, account: str, region: str, time: Any, blocked: bool
+        self, detail: BatchJobDetail, account: str, region: str, time: datetime, blocked: bool
     ) -> JobObservation:
         try:
-            return observe_job(detail, account=account, region=region, event_time=time, queue_blocked=blocked)
+            return observe_job(
+                detail,
+                account=account,
+                region=region,
+                event_time=time,
+                queue_blocked=blocked,
+                state_machine_prefix=self.state_machine_prefix,
+            )
         except ValueError as exc:
             raise RejectedEvent(f"incomplete Metaflow job {detail.jobId}: {exc}") from None
 
@@ -151,7 +159,7 @@ class Ingestor:
             self._machines.put(observation.state_machine_arn, flow)
             self._drain_parked(observation.execution_arn, flow)
             return APPLIED
-        changed = self._join_run(observation.run_state(flow))
+        changed = self._join_run(observation.run_state(flow, self.state_machine_prefix))
         if observation.failed_job is not None:
             job = self._observe_failed_job(observation)
             if job is not None and self._apply_job(job) == APPLIED:
@@ -163,10 +171,10 @@ class Ingestor:
         assert observation.failed_job is not None
         at = datetime.fromtimestamp(observation.fact.at / 1000, tz=UTC)
         try:
-            return observe_job(
-                observation.failed_job, account=observation.account, region=observation.region, event_time=at
+            return self._observe_job(
+                observation.failed_job, observation.account, observation.region, at, False
             )
-        except (NotMetaflow, ValueError):
+        except (NotMetaflow, RejectedEvent):
             return None
 
     def _flow_of_machine(self, observation: ExecutionObservation) -> str | None:
@@ -209,7 +217,7 @@ class Ingestor:
                 observation = observe_execution(
                     event.detail, account=event.account, region=event.region, event_time=event.time
                 )
-                self._join_run(observation.run_state(flow))
+                self._join_run(observation.run_state(flow, self.state_machine_prefix))
                 if observation.failed_job is not None:
                     job = self._observe_failed_job(observation)
                     if job is not None:
