@@ -72,3 +72,15 @@ def test_an_unknown_kind_is_undecodable_and_the_notifier_rejects_it() -> None:
         notifier.handle_record(broken)
     (failure,) = notifier.handle_stream_records([broken])
     assert failure.sequence_number == "42" and "spaceship" in failure.reason
+
+
+def test_deletions_are_ignored_including_dynamodb_locals_ttl_records() -> None:
+    # DynamoDB Local names a TTL deletion UNKNOWN_TO_SDK_VERSION (AWS: REMOVE); neither has a new image.
+    ttl_delete = {
+        "eventName": "UNKNOWN_TO_SDK_VERSION",
+        "dynamodb": {"OldImage": RUN_IMAGE, "SequenceNumber": "7"},
+    }
+    notifier = Notifier(StatusRepository(), [], rules=lambda: None)  # type: ignore[arg-type,return-value]
+
+    assert notifier.handle_record(ttl_delete) == 0
+    assert notifier.handle_stream_records([ttl_delete, {**ttl_delete, "eventName": "REMOVE"}]) == []
