@@ -5,26 +5,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 
 
-def rest_event(
-    target: str,
+def proxy_event(
+    path: str,
+    query: str = "",
     headers: dict[str, str] | None = None,
     method: str = "GET",
     request_id: str = "req-0001",
     stage: str | None = "dev",
 ) -> dict[str, Any]:
-    """The event API Gateway sends for `target` ("/runs?limit=2") on a stage's default URL: `path` is
-    decoded and without the stage, `requestContext.path` has it. `stage=None`: served at the root."""
-    parts = urlsplit(target)
-    multi = parse_qs(parts.query, keep_blank_values=True)
+    """The event API Gateway sends on a stage's default URL: `path` decoded and without the stage (which
+    `requestContext.path` has), the raw `query` string split into parameters. `stage=None`: served at /."""
+    multi = parse_qs(query, keep_blank_values=True)
     headers = headers or {}
     return {
-        "resource": parts.path,
-        "path": parts.path,
+        "resource": path,
+        "path": path,
         "httpMethod": method,
         "headers": headers or None,
         "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
@@ -34,13 +34,19 @@ def rest_event(
         "stageVariables": None,
         "requestContext": {
             "stage": stage or "$default",
-            "path": f"/{stage}{parts.path}" if stage else parts.path,
+            "path": f"/{stage}{path}" if stage else path,
             "requestId": request_id,
             "httpMethod": method,
         },
         "body": None,
         "isBase64Encoded": False,
     }
+
+
+def rest_event(target: str, headers: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """The event for a request target such as "/flows/F/runs?status=failed" (percent-encoded)."""
+    parts = urlsplit(target)
+    return proxy_event(unquote(parts.path), parts.query, headers, **kwargs)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from runwatch.api.pagination import InvalidToken
 from runwatch.api.schemas import FlowPage, RunDetail, RunPage, RunSummary
 from runwatch.services.queries import RunNotFound
 from runwatch.store.repository import StoreUnavailable
-from tests.unit.api.rest import Reply, call
+from tests.unit.api.rest import Reply, call, rest_event
 
 SUMMARY: dict[str, Any] = {
     "flow": "TrainFlow",
@@ -89,12 +89,12 @@ def test_defaults_reach_the_service() -> None:
     queries = FakeQueries()
     assert _get("/runs", queries).status == 200
     assert (
-        _get("/flows/demo.prod.FanoutFlow/runs?status=failed&limit=100&next_token=t", queries).status == 200
+        _get("/flows/demo.prod.FanoutFlow/runs?status=failed&limit=100&next_token=a.b", queries).status == 200
     )
     assert _get("/flows", queries).status == 200
     assert queries.calls == [
         ("recent_runs", None, 25, None),
-        ("flow_runs", "demo.prod.FanoutFlow", "failed", 100, "t"),
+        ("flow_runs", "demo.prod.FanoutFlow", "failed", 100, "a.b"),
         ("flows", 25, None),
     ]
 
@@ -112,7 +112,9 @@ def test_defaults_reach_the_service() -> None:
         ("/runs?status=FAILED", "status"),
         ("/flows/F/runs?status=%3Cscript%3E", "status"),
         ("/runs?next_token=", "next_token"),
-        ("/runs?next_token=" + "x" * 12_001, "next_token"),
+        ("/runs?next_token=no-dot", "next_token"),
+        ("/runs?next_token=a.b%3D", "next_token"),
+        ("/runs?next_token=" + "x" * 4097, "next_token"),
         ("/flows/" + "F" * 257 + "/runs", "flow"),
         ("/flows/F/runs/" + "1" * 257, "run_id"),
     ],
@@ -143,11 +145,23 @@ def test_unknown_run_is_404_json() -> None:
     assert _assert_clean_error(reply) == {"message": "run 404 of flow TrainFlow not found"}
 
 
-@pytest.mark.parametrize("target", ["/nope", "/runs/17", "/flows/F", "/flows/F/runs/1/steps"])
+@pytest.mark.parametrize(
+    "target", ["/nope", "/runs/17", "/flows/F", "/flows/F/runs/1/steps", "/flows/%16/runs"]
+)
 def test_unknown_route_is_404_json(target: str) -> None:
     reply = _get(target)
     assert reply.status == 404
     assert _assert_clean_error(reply) == {"message": "not found"}
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD"])
+def test_other_methods_on_known_paths_are_405(method: str) -> None:
+    app = create_app(FakeQueries())  # type: ignore[arg-type]
+    raw = app.resolve(rest_event("/flows/F/runs/1", method=method), None)
+    assert raw["statusCode"] == 405
+    assert raw["multiValueHeaders"]["Allow"] == ["GET"]
+    assert json.loads(raw["body"]) == {"message": "method not allowed"}
+    assert app.resolve(rest_event("/nope", method=method), None)["statusCode"] == 404
 
 
 def test_unexpected_error_is_500_without_details() -> None:

@@ -14,6 +14,7 @@ IAM), and locally there is none.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from importlib import resources
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from aws_lambda_powertools.event_handler.openapi.models import Response as OpenA
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from runwatch.api.etag import CACHE_CONTROL, conditional_get, serialize
-from runwatch.api.pagination import MAX_TOKEN_CHARS, InvalidToken
+from runwatch.api.pagination import MAX_TOKEN_CHARS, TOKEN_PATTERN, InvalidToken
 from runwatch.api.schemas import ErrorBody, FlowPage, Health, RunDetail, RunPage, RunStatus
 from runwatch.services.queries import RunNotFound, RunQueries
 from runwatch.store.repository import StoreUnavailable
@@ -55,6 +56,22 @@ _PARAMETER_HINTS = {
     "run_id": f"run_id must be 1 to {MAX_NAME_CHARS} characters",
 }
 
+# Every route is a GET; other methods on these paths are 405 rather than 404 (API Gateway itself only
+# forwards GET, so this matters to the local server).
+_GET_PATHS = tuple(
+    re.compile(re.sub(r"<\w+>", "[^/]+", path))
+    for path in (
+        "/",
+        "/health",
+        "/openapi.json",
+        "/swagger",
+        "/flows",
+        "/flows/<f>/runs",
+        "/flows/<f>/runs/<r>",
+        "/runs",
+    )
+)
+
 _SECURITY_SCHEMES: dict[str, Any] = {"api_key": APIKey(name="x-api-key", in_=APIKeyIn.header)}
 # Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
 _SECURITY: list[dict[str, list[str]]] = [{"api_key": []}]
@@ -72,6 +89,14 @@ _ERRORS: dict[int, Any] = {
 _NOT_FOUND: dict[int, Any] = {
     404: {"description": "No such run", "content": {"application/json": {"model": ErrorBody}}}
 }
+# API Gateway and the router only take path segments made of URI-safe characters; any other flow name
+# cannot exist, so it is a 404 (a well-formed unknown flow simply has no runs).
+_BAD_FLOW_NAME: dict[int, Any] = {
+    404: {
+        "description": "The flow name has characters no flow name can have",
+        "content": {"application/json": {"model": ErrorBody}},
+    }
+}
 
 
 def _responses(ok: str, extra: dict[int, Any] | None = None) -> dict[int, Any]:
@@ -82,7 +107,12 @@ def _responses(ok: str, extra: dict[int, Any] | None = None) -> dict[int, Any]:
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, 1 to 100")]
 NextToken = Annotated[
     str | None,
-    Query(min_length=1, max_length=MAX_TOKEN_CHARS, description="`next_token` of the previous page"),
+    Query(
+        min_length=1,
+        max_length=MAX_TOKEN_CHARS,
+        pattern=TOKEN_PATTERN,
+        description="`next_token` of the previous page (opaque)",
+    ),
 ]
 StatusFilter = Annotated[RunStatus | None, Query(description="only runs with this status")]
 FlowName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow flow name")]
@@ -181,6 +211,11 @@ def create_app(
         return error_response(404, str(exc))
 
     def route_not_found(exc: NotFoundError) -> Response[str]:
+        event = app.current_event
+        if event.http_method != "GET" and any(p.fullmatch(event.path) for p in _GET_PATHS):
+            response = error_response(405, "method not allowed")
+            response.headers["Allow"] = "GET"
+            return response
         return error_response(404, "not found")
 
     def store_unavailable(exc: StoreUnavailable) -> Response[str]:
@@ -244,7 +279,7 @@ def create_app(
         "is set: each request examines a bounded number of the flow's runs.",
         tags=["status"],
         security=_SECURITY,
-        responses=_responses("A page of runs"),
+        responses=_responses("A page of runs", _BAD_FLOW_NAME),
     )
     def list_flow_runs(
         flow: FlowName,

@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping
 TOKEN_VERSION = 1
 # Positions point into a table that changes; a day is plenty to page through a listing.
 DEFAULT_MAX_AGE_SECONDS = 24 * 3600
-# A LastEvaluatedKey of a GSI has four key attributes of at most 2 KB each; anything longer is not ours.
-MAX_TOKEN_CHARS = 12_000
+# Real tokens are a few hundred characters (four key attributes built from a flow name and run id); API
+# Gateway refuses URLs over 8 KB anyway, so anything longer than this is not ours.
+MAX_TOKEN_CHARS = 4096
 MAC_BYTES = 16
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 # Tokens come back to other Lambda instances, whose clocks may be a little behind the issuer's.
 CLOCK_SKEW_SECONDS = 300
 
