@@ -138,13 +138,13 @@ def _blocked_report_run(spec: RunSpec, rng: random.Random) -> tuple[list[Event],
     """ReportFlow's events up to the moment one train task is still RUNNABLE, plus the queue-blocked event
     Batch sends for it then; returns them and that moment (simulated ms)."""
     events = simulate_run(spec, rng)
-    train_running = [
+    train_starting = [
         e
         for e in events
         if e["detail"].get("parameters", {}).get("metaflow.step_name") == "train"
-        and e["detail"]["status"] == "RUNNING"
+        and e["detail"]["status"] == "STARTING"
     ]
-    waiting = max(train_running, key=_instant)  # the task that starts last is still waiting just before
+    waiting = max(train_starting, key=_instant)  # the task that starts last is still waiting just before
     cut = _instant(waiting) - 1
     runnable = [
         e

@@ -186,9 +186,10 @@ def _handler_class(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                     source_ip=self.client_address[0],
                 )
                 response = server.handle(request)
-            self._write(response)
             elapsed = (time.perf_counter() - started) * 1000
+            # Logged before the write, so the line is out by the time the client has its answer.
             server.console(f"{self.command} {self.path} {response.status} {elapsed:.0f} ms")
+            self._write(response)
 
         def _read_body(self, limit: int) -> tuple[bytes, HttpResponse | None]:
             raw = self.headers.get("Content-Length")
