@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from runwatch.aws.batch_jobs import BatchUnavailable
 from runwatch.aws.executions import ExecutionsUnavailable
 from runwatch.config import SweeperSettings
+from runwatch.domain.lateness import parse_deadlines
 from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.events.envelope import RejectedEvent
 from runwatch.services.sweep import Sweeper
+from runwatch.store.repository import StoreUnavailable
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -264,3 +268,23 @@ def test_a_known_alert_costs_no_write_on_later_sweeps() -> None:
     other.store = markers
     assert other.sweep(T0 + 41 * MINUTE).stuck_alerts == 0 and markers.write_requests == 2
     assert other.sweep(T0 + 46 * MINUTE).dynamodb_writes == 0
+
+
+def test_a_deadline_whose_alert_could_not_be_stored_is_judged_again() -> None:
+    class Flaky(Markers):
+        failures = 1
+
+        def claim_marker(self, *args: Any, **kwargs: Any) -> bool:
+            if self.failures:
+                self.failures -= 1
+                raise StoreUnavailable("ProvisionedThroughputExceededException")
+            return super().claim_marker(*args, **kwargs)
+
+    reads = Reads()
+    sweeper, _, _ = _sweeper(reads, settings={"deadlines": parse_deadlines('{"Ghost": "06:00"}')})
+    sweeper.store = flaky = Flaky()
+    after = 1_795_161_600_000 + 7 * HOUR  # 07:00 UTC on a day whose 06:00 has passed
+    with pytest.raises(StoreUnavailable):
+        sweeper.sweep(after)
+    assert sweeper.sweep(after + 5 * MINUTE).deadline_alerts == 1
+    assert sweeper.sweep(after + 10 * MINUTE).deadline_alerts == 0 and len(flaky.claimed) == 1

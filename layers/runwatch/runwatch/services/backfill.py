@@ -90,6 +90,7 @@ class Backfill:
     ) -> None:
         self.progress.start("finding Metaflow state machines")
         machines = catalog.metaflow_state_machines()
+        self.progress.advance(len(machines))
         self.progress.finish()
         report.state_machines = len(machines)
         for arn, flow in machines.items():

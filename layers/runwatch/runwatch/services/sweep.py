@@ -359,8 +359,8 @@ class Sweeper:
             runs = self.reads.recent_runs(
                 flow, self.settings.late_history_runs, started_before_ms=deadline_ms
             )
-            self._judged.add((flow, day))
             if met_deadline(deadline_ms, (r.finished_at for r in runs if r.status == "succeeded")):
+                self._judged.add((flow, day))
                 continue
             latest = runs[0] if runs and (runs[0].started_at or 0) > deadline_ms - 24 * HOUR_MS else None
             if latest is None:
@@ -377,6 +377,7 @@ class Sweeper:
             # Keyed on the flow and the date alone: one alert per missed day, whichever run it names.
             if self._claim(alert, reason=f"deadline#{day}", marker_of=replace(alert, run_id="")):
                 report.deadline_alerts += 1
+            self._judged.add((flow, day))  # only once the verdict is stored: a failed write is judged again
 
     # -- 3. abandoned local runs ---------------------------------------------------------------------
     def _abandon(
