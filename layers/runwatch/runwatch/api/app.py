@@ -24,8 +24,6 @@ from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
-from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from runwatch.api.etag import CACHE_CONTROL, conditional_get, serialize
@@ -72,7 +70,6 @@ _GET_PATHS = tuple(
     )
 )
 
-_SECURITY_SCHEMES: dict[str, Any] = {"api_key": APIKey(name="x-api-key", in_=APIKeyIn.header)}
 # Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
 _SECURITY: list[dict[str, list[str]]] = [{"api_key": []}]
 
@@ -149,6 +146,10 @@ class StatusResolver(APIGatewayRestResolver):
     """
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
+        # Imported here: Powertools' OpenAPI models take a few hundred ms to build and only the document
+        # routes need them, so a cold start serving /runs never pays for them.
+        from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse
+
         schema = super().get_openapi_schema(**kwargs)
         internal_error = OpenAPIResponse.model_validate(
             {
@@ -181,13 +182,6 @@ def create_app(
     # validation error, which would blame the client's parameters for a bug of ours.
     app = StatusResolver(enable_validation=True, response_validation_error_http_code=500, cors=cors)
     app.use(middlewares=[conditional_get])
-    app.configure_openapi(
-        title=API_TITLE,
-        version=API_VERSION,
-        description=API_DESCRIPTION,
-        security_schemes=_SECURITY_SCHEMES,
-    )
-    app.enable_swagger(path="/swagger", security=_SECURITY)
 
     def request_id() -> str | None:
         try:
@@ -249,17 +243,42 @@ def create_app(
     def dashboard() -> Response[str]:
         return Response(status_code=200, content_type="text/html; charset=utf-8", body=dashboard_html())
 
-    # Generating the document costs tens of milliseconds: once per stage path is enough.
+    # The document is generated on first use, once per stage path (it takes a few hundred milliseconds).
     openapi_documents: dict[str, str] = {}
+
+    def openapi_json() -> str:
+        base_path = app._get_base_path() or "/"
+        if base_path not in openapi_documents:
+            from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+
+            openapi_documents[base_path] = app.get_openapi_json_schema(
+                title=API_TITLE,
+                version=API_VERSION,
+                description=API_DESCRIPTION,
+                servers=[Server(url=base_path)],
+                security_schemes={"api_key": APIKey(name="x-api-key", in_=APIKeyIn.header)},
+            )
+        return openapi_documents[base_path]
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_document() -> Response[str]:
-        base_path = app._get_base_path() or "/"
-        if base_path not in openapi_documents:
-            openapi_documents[base_path] = app.get_openapi_json_schema(servers=[Server(url=base_path)])
-        return Response(
-            status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_documents[base_path]
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
+
+    @app.get("/swagger", include_in_schema=False)
+    def swagger_ui() -> Response[str]:
+        # Powertools' page and bundled assets, without enable_swagger's eager imports; "</" is escaped so
+        # the inlined document cannot close the <script> it sits in.
+        from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+        assets = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+        body = generate_swagger_html(
+            openapi_json().replace("</", "<\\/"),
+            assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+            assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8"),
+            "",
+            None,
         )
+        return Response(status_code=200, content_type="text/html; charset=utf-8", body=body)
 
     # -- status routes ----------------------------------------------------------------------------------
     @app.get(
