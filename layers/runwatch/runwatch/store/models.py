@@ -215,6 +215,8 @@ class TaskItem(StatusItem, discriminator="task"):
     blocked_at = NumberAttribute(null=True)
     last_event_at = NumberAttribute(null=True)
     log_group = UnicodeAttribute(null=True)
+    # Derived (true or absent), stored so the notifier's stream filter only wakes for tasks being retried.
+    has_failed_attempt = BooleanAttribute(null=True)
     queue_pk = UnicodeAttribute(null=True)
     by_queue_index = ByQueueIndex()
 

@@ -195,6 +195,7 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
         blocked_at=state.blocked_at,
         last_event_at=state.last_event_at,
         log_group=state.log_group,
+        has_failed_attempt=any(a.status == "failed" for a in state.attempts) or None,
         expires_at=_expires(now_ms, retention_days),
     )
     if not state.is_terminal:
