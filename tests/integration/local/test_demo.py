@@ -83,7 +83,7 @@ def played(
 
     demo = player.play()
 
-    assert player.finished and player.played == len(demo.schedule)
+    assert player.finished and player.played == len(demo.schedule) + len(demo.history)
     yield Played(demo, sink, dead_letters)
     ddb_client.delete_table(TableName=TABLE)
 
@@ -170,7 +170,7 @@ def test_live_runs_are_compressed_into_about_a_minute_or_so(
 def test_events_are_stamped_with_the_clock_at_which_they_are_played(played: Played) -> None:
     demo, sink = played.demo, played.sink
     start_ms = int(START * 1000)
-    assert len(sink.played) == len(demo.schedule)
+    assert len(sink.played) == len(demo.schedule) + len(demo.history)
     for played_at, event in sink.played:
         detail = event["detail"]
         at = _ms(event["time"])
@@ -182,7 +182,7 @@ def test_events_are_stamped_with_the_clock_at_which_they_are_played(played: Play
         assert detail.get("startedAt") is None or detail.get("createdAt", 0) <= detail["startedAt"]
         if at >= start_ms:  # live: played when the clock reaches its time (which is a whole second)
             assert at <= played_at * 1000 < at + 1000
-        else:  # history: played at once, at the start
+        else:  # history: sent while the first live event is not due yet
             assert played_at == START and at >= start_ms - 27 * 3_600_000
     assert sink.clock.waits and all(wait > 0 for wait in sink.clock.waits)
 
@@ -207,7 +207,7 @@ def _same_plan(one: Demo, other: Demo) -> bool:
 def test_the_player_stops_when_asked() -> None:
     clock = FakeClock(START)
     batches: list[list[dict[str, Any]]] = []
-    stop_after = 3
+    stop_after = len(build_demo(int(START * 1000)).history) + 3  # the history, then three live batches
 
     def wait(seconds: float) -> bool:
         clock.now += seconds

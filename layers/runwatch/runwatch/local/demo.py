@@ -1,7 +1,7 @@
 """The bundled demo: realistic Metaflow runs replayed "now", over about two minutes, through ingest.
 
 A newcomer running `make local` sees live progress on the dashboard without an AWS account:
-- a history of three runs from the last day (played at once, at their own past times);
+- a history of three runs from the last day (at their own past times, sent while the live runs wait);
 - FanoutFlow: a foreach over six splits that succeeds;
 - ScoringFlow on Step Functions: a spot reclaim retried inside the Batch job, then success;
 - TrainFlow: a spot reclaim retried by Metaflow as a new job, then success;
@@ -54,7 +54,7 @@ class DemoRun:
     failure_class: str | None = None  # the run's root cause, for a failed run
     retried_failure: str | None = None  # the failure class of an attempt that was retried, if any
     orchestrator: str = "batch"
-    live: bool = True  # replayed now; False for the history played at once
+    live: bool = True  # replayed now; False for the history
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,8 @@ class ScheduledEvent:
 class Demo:
     start_ms: int
     runs: list[DemoRun]
-    schedule: list[ScheduledEvent]
+    schedule: list[ScheduledEvent]  # the live runs, in time order
+    history: list[Event]  # the past runs' events, in time order
 
     @property
     def duration(self) -> float:
@@ -168,6 +169,7 @@ def build_demo(start_ms: int, seed: int = DEFAULT_SEED) -> Demo:
     rng = random.Random(f"{seed}:{start_ms}")
     runs: list[DemoRun] = []
     timeline: list[tuple[int, Event]] = []
+    past: list[tuple[int, Event]] = []
 
     # -- history: what happened over the last day, at its own pace ------------------------------------------
     history = [
@@ -193,7 +195,7 @@ def build_demo(start_ms: int, seed: int = DEFAULT_SEED) -> Demo:
             max_retries=max_retries,
             outcomes=outcomes,
         )
-        timeline += [(start_ms, event) for _, event in _shifted(simulate_run(spec, rng), run_start)]
+        past += _shifted(simulate_run(spec, rng), run_start)
         runs.append(DemoRun(flow, spec.run_id, story, status, failure, live=False))
 
     # -- live runs: (offset s, replay s) ----------------------------------------------------------------------
@@ -263,15 +265,18 @@ def build_demo(start_ms: int, seed: int = DEFAULT_SEED) -> Demo:
 
     # A stable sort keeps each run's own order among events of the same second.
     timeline.sort(key=lambda pair: pair[0])
+    past.sort(key=lambda pair: pair[0])
     schedule = [ScheduledEvent(max(0, at - start_ms) / 1000, event) for at, event in timeline]
-    return Demo(start_ms=start_ms, runs=runs, schedule=schedule)
+    return Demo(start_ms=start_ms, runs=runs, schedule=schedule, history=[event for _, event in past])
 
 
 class DemoPlayer:
-    """Plays `build_demo(now)` into `sink`, each event when the clock reaches its time.
+    """Plays `build_demo(now)` into `sink`, each live event when the clock reaches its time.
 
-    Events due at the same second go to the sink together (one list). `clock()` gives epoch seconds and
-    `wait(seconds)` returns True when the player must stop; the defaults are the wall clock and a stop event.
+    Live events due at the same second go to the sink together (one list). The history is sent one event
+    at a time while the next live event is not yet due, so the live runs keep to the clock however slow the
+    store is. `clock()` gives epoch seconds and `wait(seconds)` returns True when the player must stop; the
+    defaults are the wall clock and a stop event.
     """
 
     def __init__(
@@ -305,23 +310,30 @@ class DemoPlayer:
             f"(and {len(demo.runs) - live} from the last day); DEMO=0 turns it off"
         )
         pending = list(demo.schedule)
-        while pending:
-            due = pending[0].offset
-            delay = start + due - self._clock()
-            if delay > 0 and self._wait(delay):
-                return demo
+        backlog = list(demo.history)
+        while pending or backlog:
             if self._stopping.is_set():
                 return demo
-            batch = [item.event for item in pending if item.offset <= due]
+            due = pending[0].offset if pending else None
+            delay = start + due - self._clock() if due is not None else 0.0
+            if backlog and (due is None or delay > 0):
+                self._send([backlog.pop(0)])
+                continue
+            if delay > 0 and self._wait(delay):
+                return demo
+            batch = [item.event for item in pending if item.offset <= (due or 0.0)]
             pending = pending[len(batch) :]
-            try:
-                self._sink(batch)
-            except Exception:  # the store may be restarting; the next batch may pass
-                self._log.exception("demo events failed", events=len(batch))
-            self.played += len(batch)
+            self._send(batch)
         self.finished = True
         self._console("demo: all events played; ReportFlow stays running, waiting on its blocked queue")
         return demo
+
+    def _send(self, events: list[Event]) -> None:
+        try:
+            self._sink(events)
+        except Exception:  # the store may be restarting; the next batch may pass
+            self._log.exception("demo events failed", events=len(events))
+        self.played += len(events)
 
     def start(self) -> DemoPlayer:
         self._thread = threading.Thread(target=self.play, name="demo", daemon=True)
