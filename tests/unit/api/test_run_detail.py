@@ -10,8 +10,7 @@ from runwatch.api import schemas
 from runwatch.domain import vocab
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.services.queries import build_steps, failure_of, natural_key, step_status
-from runwatch.store.models import FailureAttribute, TaskItem
-from runwatch.store.records import task_to_item
+from runwatch.store.models import FailureAttribute
 
 T0 = 1_795_000_000_000
 
@@ -24,14 +23,14 @@ def _task(
     split: int | None = None,
     max_attempts: int = 3,
     reason: str | None = None,
-) -> TaskItem:
+) -> TaskState:
     attempts = tuple(
         AttemptState(
             attempt=n, batch_status=s, job_id=f"job-{task_id}-{n}", created_at=created, status_reason=reason
         )
         for n, s in enumerate(batch_statuses)
     )
-    state = TaskState(
+    return TaskState(
         key=TaskKey("F", "1", step, task_id),
         orchestrator="batch",
         attempts=attempts,
@@ -40,7 +39,6 @@ def _task(
         job_queue="arn:aws:batch:us-east-1:123456789012:job-queue/q",
         log_group="/aws/batch/job",
     )
-    return task_to_item(state, None, T0, 90)
 
 
 # -- step status -------------------------------------------------------------------------------------------

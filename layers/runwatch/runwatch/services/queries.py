@@ -28,8 +28,8 @@ from runwatch.config import ApiSettings, Settings
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.vocab import TASK_STATUSES
 from runwatch.store import models
-from runwatch.store.models import FailureAttribute, RunItem, TaskItem
-from runwatch.store.records import iso, task_from_item
+from runwatch.store.models import FailureAttribute, RunItem
+from runwatch.store.records import iso
 from runwatch.store.run_queries import InvalidStartKey, Page, RunReader
 
 _DIGITS = re.compile(r"\d+")
@@ -84,13 +84,13 @@ def run_summary(item: RunItem) -> RunSummary:
     return RunSummary.model_validate(_summary_fields(item))
 
 
-def task_of(item: TaskItem, state: TaskState) -> Task:
+def task_of(state: TaskState) -> Task:
     return Task(
         task_id=state.key.task_id,
         # The domain's status strings are the schema's Literals (a unit test keeps the vocabularies equal).
         status=state.status,  # type: ignore[arg-type]
         split_index=state.split_index,
-        blocked_reason=item.blocked_reason,
+        blocked_reason=state.blocked_reason,
         attempts=[
             Attempt(
                 attempt=a.attempt,
@@ -142,26 +142,25 @@ def _first_created(states: list[TaskState]) -> int | None:
     return min(times) if times else None
 
 
-def build_steps(task_items: list[TaskItem]) -> list[Step]:
-    by_step: dict[str, list[tuple[TaskItem, TaskState]]] = {}
-    for item in task_items:
-        state = task_from_item(item)
-        by_step.setdefault(state.key.step, []).append((item, state))
+def build_steps(tasks: list[TaskState]) -> list[Step]:
+    by_step: dict[str, list[TaskState]] = {}
+    for state in tasks:
+        by_step.setdefault(state.key.step, []).append(state)
 
     def step_order(name: str) -> tuple[bool, int, str]:
-        first = _first_created([state for _, state in by_step[name]])
+        first = _first_created(by_step[name])
         return (first is None, first or 0, name)
 
     steps = []
     for name in sorted(by_step, key=step_order):
-        pairs = sorted(by_step[name], key=lambda pair: _task_order(pair[1]))
-        counts = Counter(state.status for _, state in pairs)
+        states = sorted(by_step[name], key=_task_order)
+        counts = Counter(state.status for state in states)
         steps.append(
             Step(
                 step=name,
                 status=step_status(counts),
                 task_counts={status: counts[status] for status in TASK_STATUSES if counts[status]},
-                tasks=[task_of(item, state) for item, state in pairs],
+                tasks=[task_of(state) for state in states],
             )
         )
     return steps
