@@ -41,7 +41,7 @@ SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AWS_DEFAULT_REGION=us-east-1
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  make local   env: PORT (8080), DEMO (1 = seed demo runs), DATA_DIR (persist DynamoDB Local there)"
+	@echo "  make local   env: PORT (3000; 0 = any free), DEMO (1 = replay demo runs, 0 = off), DATA_DIR (keep the table there)"
 
 # ---------------------------------------------------------------------------------------------------------
 # Bootstrap (stamp files make every step run once)

@@ -199,6 +199,7 @@ class LocalStack:
             self._start_notifications(notifier, dynamodb, boto3.client("dynamodbstreams", **client_args))
         self._start_sweeper(sweeper_config, settings)
         self.console(READY_LINE.format(url=self.url))
+        self.console(f"DynamoDB Local at {ddb.endpoint}, table {config.table_name}")
         if config.data_dir is None:
             self.console(f"rejected events go to {self.dead_letter_path}")
         if config.demo:
