@@ -6,8 +6,8 @@ without the stage, `queryStringParameters`, `multiValueQueryStringParameters`, `
 `requestContext.stage` / `requestContext.requestId`) and get a proxy response dict back.
 
 Every error is JSON `{"message": ...}`, mapped in one place below: 400 names the bad `parameter`, 404 for
-unknown runs and routes, 503 when DynamoDB is unavailable, 500 for anything else with a `request_id` to
-quote; tracebacks only go to the log. The API does no authentication itself: API Gateway does (API key or
+unknown runs and routes, 405 for other methods on known paths, 503 when DynamoDB is unavailable, 500 for
+anything else with a `request_id` to quote; tracebacks only go to the log. The API does no authentication itself: API Gateway does (API key or
 IAM), and locally there is none.
 """
 

@@ -32,7 +32,7 @@ from runwatch.store.models import FailureAttribute, RunItem
 from runwatch.store.records import iso
 from runwatch.store.run_queries import InvalidStartKey, Page, RunReader
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class RunNotFound(LookupError):
