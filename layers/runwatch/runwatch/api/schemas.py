@@ -49,6 +49,9 @@ class RunSummary(_Model):
     status: RunStatus
     orchestrator: str = Field(description='"batch" (local runtime on Batch) or "step-functions"')
     user: str | None
+    owner: str | None = Field(
+        default=None, description="who deployed the Step Functions flow (metaflow.owner); null for local runs"
+    )
     project: str | None
     branch: str | None
     tags: list[str]

@@ -67,6 +67,7 @@ def _summary_fields(item: RunItem) -> dict[str, object]:
         "status": item.status,
         "orchestrator": item.orchestrator,
         "user": item.user,
+        "owner": item.owner,
         "project": item.project,
         "branch": item.branch,
         "tags": list(item.tags or ()),

@@ -30,6 +30,7 @@ from runwatch.store.models import (
     parked_pk,
     queue_pk,
     run_pk,
+    started_sk,
     state_machine_pk,
     task_sk,
 )
@@ -109,10 +110,14 @@ class StatusRepository:
         return int(item.version)
 
     def record_flow_run(self, state: RunState) -> None:
-        """Point the flow's entry at this run unless it already points at a newer one."""
+        """Point the flow's entry at this run unless it already points at a newer one.
+
+        The entry expires with the retention of its newest run, so flows with no runs left drop out.
+        """
         flow, run_id = state.key.flow, state.key.run_id
-        sk = f"{iso(state.started_at)}#{run_id}"
-        item = FlowItem(FLOWS_PK, flow, flow=flow, last_run_id=run_id, last_started_sk=sk)
+        sk = started_sk(iso(state.started_at) or "", run_id)
+        expires = self.clock() // 1000 + self.retention_days * 86_400
+        item = FlowItem(FLOWS_PK, flow, flow=flow, last_run_id=run_id, last_started_sk=sk, expires_at=expires)
         self.write_requests += 1
         with contextlib.suppress(Conflict):  # a newer run is already recorded
             guarded(
