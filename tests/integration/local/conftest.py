@@ -19,10 +19,11 @@ from tests.integration.local.stack import LocalStackProcess, start_local_stack
 
 
 @pytest.fixture
-def local_stack() -> Iterator[Callable[..., LocalStackProcess]]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LocalStackProcess]]:
     started: list[LocalStackProcess] = []
 
     def start(**options: Any) -> LocalStackProcess:
+        options.setdefault("work_dir", tmp_path_factory.mktemp("local-stack"))
         stack = start_local_stack(**options)
         started.append(stack)
         return stack

@@ -4,7 +4,7 @@ For any test that needs the whole thing running - these integration tests, the b
 
     from tests.integration.local.stack import start_local_stack
 
-    stack = start_local_stack(demo=False)               # free port, in-memory table, no demo
+    stack = start_local_stack(demo=False, work_dir=tmp_path)  # free port, in-memory table, no demo
     try:
         stack.post_events([event, ...]).json()          # {"accepted": 1, "ignored": 0, ...}
         stack.get("/runs?limit=5").json()
@@ -143,10 +143,13 @@ def start_local_stack(
     env: dict[str, str] | None = None,
     timeout: float = 300.0,
     wait: bool = True,
+    work_dir: str | os.PathLike[str] | None = None,
 ) -> LocalStackProcess:
     """Start the stack; `port=0` picks a free port. `env` adds or overrides variables (NOTIFY_*, ...).
 
-    With `wait=False` it returns at once (for tests of start-up failures: see `process.wait()`)."""
+    Its output goes to a log file in `work_dir`, which is also its TMPDIR (pass pytest's `tmp_path` so
+    nothing is left behind; default: the system's temporary directory). With `wait=False` it returns at
+    once (for tests of start-up failures: see `process.wait()`)."""
     child_env = {name: value for name, value in os.environ.items() if name not in _CLEARED}
     child_env = {name: value for name, value in child_env.items() if not name.startswith("NOTIFY_")}
     python_path = [str(ROOT / "layers" / "runwatch"), str(ROOT)]
@@ -160,8 +163,12 @@ def start_local_stack(
     )
     if data_dir is not None:
         child_env["DATA_DIR"] = str(data_dir)
+    if work_dir is not None:
+        child_env["TMPDIR"] = str(work_dir)
     child_env.update(env or {})
-    log = tempfile.NamedTemporaryFile(prefix="runwatch-local-", suffix=".log", delete=False)  # noqa: SIM115
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept after the process ends, for its output
+        prefix="runwatch-local-", suffix=".log", dir=work_dir, delete=False
+    )
     with log:
         # A session of its own: a Ctrl-C on pytest reaches the fixture's teardown, not the stack directly.
         process = subprocess.Popen(

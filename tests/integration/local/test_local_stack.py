@@ -132,23 +132,23 @@ def test_sigterm_stops_the_stack_and_its_dynamodb_local(local_stack: StartStack)
 def test_data_dir_keeps_the_table_and_dead_letters_across_restarts(
     local_stack: StartStack, tmp_path: Path
 ) -> None:
-    first = local_stack(data_dir=tmp_path)
+    first = local_stack(data_dir=tmp_path / "data")
     first.post_events([*scenario("local_run"), {"source": "nowhere"}])
     assert first.stop() == 0
 
-    second = local_stack(data_dir=tmp_path)
+    second = local_stack(data_dir=tmp_path / "data")
 
     assert second.get(FANOUT_RUN).json()["status"] == "succeeded"
     assert len(second.dead_letters()) == 1
-    assert (tmp_path / "dynamodb").is_dir()
+    assert (tmp_path / "data" / "dynamodb").is_dir()
 
 
-def test_a_busy_port_is_refused_with_a_clear_message() -> None:
+def test_a_busy_port_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        stack = start_local_stack(port=port, wait=False)
+        stack = start_local_stack(port=port, wait=False, work_dir=tmp_path)
         code = stack.process.wait(120)
 
     assert code == 2
@@ -160,7 +160,7 @@ def test_a_bad_rules_file_stops_the_start_with_the_reason(tmp_path: Path) -> Non
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules:\n  - when: {status: [nonsense]}\n    send_to: [nowhere]\n")
 
-    stack = start_local_stack(env={"NOTIFY_RULES": str(rules)}, wait=False)
+    stack = start_local_stack(env={"NOTIFY_RULES": str(rules)}, wait=False, work_dir=tmp_path)
     code = stack.process.wait(120)
 
     assert code == 2
