@@ -8,6 +8,7 @@ property tests, so each of them exercises the same parsing as production events.
 from __future__ import annotations
 
 import random
+import shlex
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -153,7 +154,7 @@ class EventFactory:
             pathspec = f"{run.flow}/{run.run_id}/{step}/{task_id}"
             step_args = f"step {step} --run-id {run.run_id} --task-id {task_id} --retry-count {retry_count}"
         split = f" --split-index {split_index}" if split_index is not None and not sfn else ""
-        tags = "".join(f" --tag {t}" for t in run.tags)
+        tags = "".join(f" --tag {shlex.quote(t)}" for t in run.tags)
         script = (
             f"true && mkdir -p $PWD/.logs && export PYTHONUNBUFFERED=x MF_PATHSPEC={pathspec} MF_DATASTORE=s3 "
             f"&& (python -u flow.py --quiet --datastore s3 --metadata local {step_args}"
