@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import weakref
@@ -229,6 +231,7 @@ class DynamoDBLocal:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         # Do not leave a JVM behind when this object is dropped or the interpreter exits without stop().
         self._finalizer = weakref.finalize(self, _kill_quietly, self._process)
@@ -276,6 +279,17 @@ class DynamoDBLocal:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel kills the JVM when its parent dies, even by SIGKILL.
+
+    (Linux's PR_SET_PDEATHSIG is tied to the thread that started the child: start from a long-lived thread.)
+    """
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
