@@ -129,7 +129,7 @@ local: $(VENV_READY) $(DDB_READY) ## Run the API, dashboard and DynamoDB Local o
 	PYTHONPATH=layers/runwatch $(PY) -m runwatch.local
 
 bench: $(VENV_READY) $(DDB_READY) ## Run the benchmarks, writing bench/results.json
-	PYTHONPATH=layers/runwatch:. $(PY) -m bench
+	PYTHONPATH=layers/runwatch:. $(PY) -m bench $(BENCH)
 
 clean: ## Remove build output, caches and test artifacts (keeps the installed tools)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* htmlcov \

@@ -1,8 +1,9 @@
 """Status API latency through the resolver (the Lambda's code path) against DynamoDB Local.
 
-Seeds 300 runs over five flows and one run of 200 tasks (ingested from its synthetic events), then times
-`app.resolve(event)` for the listings and the big run's detail: p50 / p95 of repeated requests, the
-DynamoDB requests each one makes, and the detail's response size.
+Seeds tables of 1,000 and 100,000 runs over 23 flows, and one run of 200 tasks (ingested from its
+synthetic events), then times `app.resolve(event)` for the listings at both sizes and for the big run's
+detail: p50 / p95 of repeated requests, the DynamoDB requests each one makes, and the detail's size.
+Listings are Queries, so the two sizes should cost the same.
 """
 
 from __future__ import annotations
@@ -27,35 +28,43 @@ from runwatch.local.table_from_template import create_table
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
 from runwatch.store import models
+from runwatch.store.models import RunItem
+from runwatch.store.records import run_to_item
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
 from tests.unit.api.rest import rest_event
 
-RUNS = 300
-FLOWS = ("TrainFlow", "ScoringFlow", "FeatureFlow", "ReportFlow", "demo.prod.FanoutFlow")
+TABLE_SIZES = {"1k": 1_000, "100k": 100_000}
+FLOWS = (*(f"Flow{n:02d}" for n in range(20)), "TrainFlow", "ScoringFlow", "demo.prod.FanoutFlow")
 BIG_FANOUT = 197  # start + 197 foreach tasks + join + end = 200 tasks
 REPEATS = 60
 T0 = 1_795_000_000_000
 
 
-def _seed_runs(repository: StatusRepository) -> None:
-    rng = random.Random(3)
-    for n in range(RUNS):
-        started = T0 + n * 60_000
-        state = RunState(
-            key=RunKey(FLOWS[n % len(FLOWS)], str(17950000000000 + n)),
-            orchestrator="batch",
-            user=rng.choice(["alice", "bob", "carol"]),
-            tags=("team:ml",),
-            first_seen_at=started,
-        )
-        roll = rng.random()
-        if roll < 0.7:
-            state = RunState(**{**_fields(state), "end_succeeded_at": started + 600_000})
-        elif roll < 0.85:
-            failure = Failure(started + 300_000, "train", "3", 2, "oom", "OutOfMemoryError", 137)
-            state = RunState(**{**_fields(state), "failures": (failure,)})
-        repository.save_run(state, None)
+def _seed_runs(count: int, repository: StatusRepository) -> None:
+    """`count` finished or running runs over the flows, written with BatchWriteItem (25 items a request)."""
+    rng = random.Random(count)
+    now = repository.clock()
+    latest: dict[str, RunState] = {}
+    with RunItem.batch_write() as batch:
+        for n in range(count):
+            started = T0 - (count - n) * 60_000
+            state = RunState(
+                key=RunKey(FLOWS[n % len(FLOWS)], str(17950000000000 + n)),
+                orchestrator="batch",
+                user=rng.choice(["alice", "bob", "carol"]),
+                tags=("team:ml",),
+                first_seen_at=started,
+            )
+            roll = rng.random()
+            if roll < 0.7:
+                state = RunState(**{**_fields(state), "end_succeeded_at": started + 600_000})
+            elif roll < 0.85:
+                failure = Failure(started + 300_000, "train", "3", 2, "oom", "OutOfMemoryError", 137)
+                state = RunState(**{**_fields(state), "failures": (failure,)})
+            batch.save(run_to_item(state, 1, now, repository.retention_days))
+            latest[state.key.flow] = state
+    for state in latest.values():
         repository.record_flow_run(state)
 
 
@@ -76,46 +85,74 @@ def _timed(call: Callable[[], dict[str, Any]], reader: RunReader) -> tuple[list[
     return samples, (reader.calls - calls_before) // REPEATS, size
 
 
-def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
+def _table(ddb: DynamoDBLocal, name: str) -> str:
     client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
-    table = f"runwatch-bench-api-{uuid.uuid4().hex[:8]}"
+    table = f"runwatch-bench-api-{name}-{uuid.uuid4().hex[:8]}"
     create_table(client, table)
     models.bind(table, host=ddb.endpoint, region="us-east-1")
+    return table
+
+
+def _measure(
+    name: str, call: Callable[[], dict[str, Any]], reader: RunReader, suffix: str = ""
+) -> dict[str, Any]:
+    samples, calls, size = _timed(call, reader)
+    results: dict[str, dict[str, Any]] = {
+        f"api.{name}.p50_ms{suffix}": {"value": round(statistics.median(samples), 1), "unit": "ms"},
+        f"api.{name}.p95_ms{suffix}": {
+            "value": round(statistics.quantiles(samples, n=20)[-1], 1),
+            "unit": "ms",
+        },
+        f"api.{name}.dynamodb_requests{suffix}": {"value": calls, "unit": "requests"},
+    }
+    if name.startswith("run_detail"):
+        results[f"api.{name}.body_kb"] = {"value": round(size / 1024, 1), "unit": "KB"}
+    return results
+
+
+def _listings(ddb: DynamoDBLocal, label: str, count: int) -> dict[str, dict[str, Any]]:
+    table = _table(ddb, label)
     repository = StatusRepository()
-    _seed_runs(repository)
-    big = RunSpec(
-        flow="FanoutFlow", run_id="1795999999999999", fanout=BIG_FANOUT, start_ms=T0 + RUNS * 60_000
-    )
+    started = time.perf_counter()
+    _seed_runs(count, repository)
+    results: dict[str, dict[str, Any]] = {
+        f"api.seed_s.{label}": {"value": round(time.perf_counter() - started, 1), "unit": "s"}
+    }
+    reader = RunReader()
+    app = create_app(RunQueries(reader, PageTokens(key_from_secret(table))))
+    listings = {
+        "list_runs": "/runs",
+        "list_runs_failed": "/runs?status=failed",
+        "list_flow_runs": "/flows/TrainFlow/runs",
+        "list_flow_runs_failed": "/flows/TrainFlow/runs?status=failed",
+        "list_flows": "/flows",
+    }
+    for name, path in listings.items():
+        event = rest_event(path)
+        results.update(_measure(name, lambda event=event: app.resolve(event, None), reader, f".{label}"))
+    if label == "1k":
+        results.update(_detail(app, reader, repository))
+    return results
+
+
+def _detail(app: Any, reader: RunReader, repository: StatusRepository) -> dict[str, dict[str, Any]]:
+    big = RunSpec(flow="FanoutFlow", run_id="1795999999999999", fanout=BIG_FANOUT, start_ms=T0)
     ingestor = Ingestor(repository)
     for event in simulate_run(big, random.Random(5)):
         ingestor.ingest(event)
-
-    reader = RunReader()
-    app = create_app(RunQueries(reader, PageTokens(key_from_secret(table))))
-    detail_target = f"/flows/{big.flow}/runs/{big.run_id}"
-    detail = app.resolve(rest_event(detail_target), None)
+    target = f"/flows/{big.flow}/runs/{big.run_id}"
+    detail = app.resolve(rest_event(target), None)
     tasks = sum(len(step["tasks"]) for step in json.loads(detail["body"])["steps"])
     etag = detail["multiValueHeaders"]["ETag"][0]
-
-    requests = {
-        "runs": lambda: app.resolve(rest_event("/runs"), None),
-        "runs_failed": lambda: app.resolve(rest_event("/runs?status=failed"), None),
-        "flow_runs_failed": lambda: app.resolve(rest_event("/flows/TrainFlow/runs?status=failed"), None),
-        "flows": lambda: app.resolve(rest_event("/flows"), None),
-        "run_detail_200_tasks": lambda: app.resolve(rest_event(detail_target), None),
-        "run_detail_200_tasks_304": lambda: app.resolve(
-            rest_event(detail_target, {"If-None-Match": etag}), None
-        ),
-    }
     results: dict[str, dict[str, Any]] = {"api.run_detail.tasks": {"value": tasks, "unit": "tasks"}}
-    for name, call in requests.items():
-        samples, calls, size = _timed(call, reader)
-        results[f"api.{name}.p50_ms"] = {"value": round(statistics.median(samples), 1), "unit": "ms"}
-        results[f"api.{name}.p95_ms"] = {
-            "value": round(statistics.quantiles(samples, n=20)[-1], 1),
-            "unit": "ms",
-        }
-        results[f"api.{name}.dynamodb_requests"] = {"value": calls, "unit": "requests"}
-        if name == "run_detail_200_tasks":
-            results["api.run_detail_200_tasks.body_kb"] = {"value": round(size / 1024, 1), "unit": "KB"}
+    results.update(_measure("run_detail", lambda: app.resolve(rest_event(target), None), reader))
+    cached = rest_event(target, {"If-None-Match": etag})
+    results.update(_measure("run_detail_304", lambda: app.resolve(cached, None), reader))
+    return results
+
+
+def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for label, count in TABLE_SIZES.items():
+        results.update(_listings(ddb, label, count))
     return results
