@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -161,6 +161,9 @@ class LocalStack:
         config, env = self.config, self.env
         # Cheap checks first, so a mistake is reported before DynamoDB Local's start-up.
         sweeper_config = SweeperSettings.from_env()
+        if config.demo and not os.environ.get("RECONCILE"):
+            # The demo's job ids are made up: asking a real AWS account about them would only cost calls.
+            sweeper_config = replace(sweeper_config, reconcile="off")
         api_config = ApiSettings.from_env()
         server = LocalServer(template_routes(), port=config.port, console=self.console, logger=logger)
         self._stops.append(("http server", server.stop))
