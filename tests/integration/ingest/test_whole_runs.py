@@ -14,6 +14,7 @@ from runwatch.local.synth import RunSpec, simulate_run
 from runwatch.services.ingest import Ingestor
 from runwatch.store.models import RUN_SK, RunItem, TaskItem, run_pk
 from runwatch.store.repository import StatusRepository
+from tests.unit.ingest.scenarios import queue_blocked_events
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 T0 = 1_795_000_000_000
@@ -170,39 +171,11 @@ def test_every_run_is_listed_by_flow_and_status(repository: StatusRepository) ->
 
 
 def test_queue_blocked_event_marks_pending_tasks(repository: StatusRepository) -> None:
-    from runwatch.local.synth import EventFactory
-
-    spec = _spec("9", fanout=2)
-    factory = EventFactory()
-    runnable = [
-        factory.batch_job(
-            spec,
-            "train",
-            t,
-            job_id=f"j{t}",
-            status="RUNNABLE",
-            retry_count=0,
-            at_ms=T0 + 1_000,
-            created_ms=T0,
-            split_index=i,
-        )
-        for i, t in enumerate(("2", "3"))
-    ]
-    reason = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type [p4d.24xlarge]"
-    blocked = factory.batch_job(
-        spec,
-        "train",
-        "2",
-        job_id="j2",
-        status="RUNNABLE",
-        retry_count=0,
-        at_ms=T0 + 600_000,
-        created_ms=T0,
-        split_index=0,
-        status_reason=reason,
-        detail_type="Batch Job Queue Blocked",
+    reason = (
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for"
+        " instance type [p4d.24xlarge]"
     )
-    _ingest(repository, [*runnable, blocked])
+    _ingest(repository, queue_blocked_events(_spec("9", fanout=2), reason, T0))
     _, tasks = _run(repository, "TrainFlow", "9")
     assert {t.blocked_reason for t in tasks.values()} == {reason}
 

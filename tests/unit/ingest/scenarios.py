@@ -6,6 +6,7 @@ from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import TaskState
+from runwatch.local.synth import EventFactory, RunSpec
 from runwatch.services.ingest import Ingestor
 from tests.fakes.memory_store import MemoryStore
 
@@ -38,3 +39,27 @@ def snapshot(store: MemoryStore) -> dict[Any, Any]:
     }
     tasks = {key: (v.state, v.state.status) for key, v in store.tasks.items()}
     return {"runs": runs, "tasks": tasks}
+
+
+def queue_blocked_events(spec: RunSpec, reason: str, start_ms: int) -> list[dict[str, Any]]:
+    """Two train tasks waiting in RUNNABLE, then a Batch Job Queue Blocked event for the first one."""
+    factory = EventFactory()
+    common: dict[str, Any] = {"status": "RUNNABLE", "retry_count": 0, "created_ms": start_ms}
+    runnable = [
+        factory.batch_job(
+            spec, "train", task, job_id=f"j{task}", at_ms=start_ms + 1_000, split_index=i, **common
+        )
+        for i, task in enumerate(("2", "3"))
+    ]
+    blocked = factory.batch_job(
+        spec,
+        "train",
+        "2",
+        job_id="j2",
+        at_ms=start_ms + 600_000,
+        split_index=0,
+        status_reason=reason,
+        detail_type="Batch Job Queue Blocked",
+        **common,
+    )
+    return [*runnable, blocked]

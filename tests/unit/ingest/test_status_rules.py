@@ -10,7 +10,7 @@ import pytest
 
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.local.synth import EventFactory, RunSpec, simulate_run
-from tests.unit.ingest.scenarios import replay, run_of, tasks_of
+from tests.unit.ingest.scenarios import queue_blocked_events, replay, run_of, tasks_of
 
 T0 = 1_795_000_000_000
 SM = "demo.prod.TrainFlow"
@@ -330,36 +330,11 @@ def test_foreign_events_are_ignored_and_never_stored() -> None:
 
 def test_queue_blocked_reason_is_recorded_on_pending_tasks_of_that_queue() -> None:
     spec = local(fanout=2)
-    factory = EventFactory()
-    runnable = [
-        factory.batch_job(
-            spec,
-            "train",
-            tid,
-            job_id=f"j{tid}",
-            status="RUNNABLE",
-            retry_count=0,
-            at_ms=T0 + 1000,
-            created_ms=T0,
-            split_index=i,
-        )
-        for i, tid in enumerate(("2", "3"))
-    ]
-    reason = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue."
-    blocked = factory.batch_job(
-        spec,
-        "train",
-        "2",
-        job_id="j2",
-        status="RUNNABLE",
-        retry_count=0,
-        at_ms=T0 + 5000,
-        created_ms=T0,
-        split_index=0,
-        status_reason=reason,
-        detail_type="Batch Job Queue Blocked",
+    reason = (
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher"
+        " than that can be met by the CE(s) attached to the job queue."
     )
-    store = replay([*runnable, blocked])
+    store = replay(queue_blocked_events(spec, reason, T0))
     tasks = tasks_of(store, spec.flow, spec.run_id)
     assert tasks[("train", "2")].blocked_reason == reason
     assert tasks[("train", "3")].blocked_reason == reason
