@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from runwatch.domain.merge import earliest, first_set, latest
 from runwatch.domain.task_state import Failure, TaskState
-from runwatch.domain.vocab import ORCHESTRATOR_SFN, RUN_STATUS_OF_EXECUTION
+from runwatch.domain.vocab import RUN_STATUS_OF_EXECUTION, TERMINAL_RUN_STATUSES
 
 # Enough candidates to find the first failure after a redrive; more would only grow the item.
 MAX_FAILURE_CANDIDATES = 10
@@ -84,7 +84,7 @@ class RunState:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in ("succeeded", "failed", "timed_out", "aborted")
+        return self.status in TERMINAL_RUN_STATUSES
 
     @property
     def failure(self) -> Failure | None:
@@ -192,7 +192,3 @@ def run_observation_of_task(task: TaskState, run: RunState) -> RunState:
         killed_at=task.killed_at,
         activity_at=task.last_event_at,
     )
-
-
-def is_step_functions(run: RunState) -> bool:
-    return run.orchestrator == ORCHESTRATOR_SFN

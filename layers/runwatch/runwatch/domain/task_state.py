@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from runwatch.domain.failures import classify_failure, is_own_failure
 from runwatch.domain.merge import earliest, first_set, latest
-from runwatch.domain.vocab import ATTEMPT_STATUS_OF_BATCH, BATCH_RANK, TERMINAL_RANK
+from runwatch.domain.vocab import ATTEMPT_STATUS_OF_BATCH, BATCH_RANK, TERMINAL_RANK, TERMINAL_TASK_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ class TaskState:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in ("succeeded", "failed", "killed")
+        return self.status in TERMINAL_TASK_STATUSES
 
     @property
     def pending_since(self) -> int | None:
