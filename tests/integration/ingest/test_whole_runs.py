@@ -225,3 +225,27 @@ def test_describe_state_machine_inspector_uses_metaflows_own_test() -> None:
         inspector = DescribeStateMachineInspector(sfn)
         assert inspector.flow_of(metaflow) == "ScoringFlow"
         assert inspector.flow_of(other) is None
+
+
+def test_a_not_metaflow_verdict_is_asked_again_after_a_day(table_name: str, dynamodb_local: Any) -> None:
+    """A state machine can be redeployed by Metaflow under the same name: negative verdicts expire."""
+    from runwatch.store import models
+
+    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
+    now = [T0]
+    repository = StatusRepository(clock=lambda: now[0])
+    answers = [None, "TrainFlow"]
+
+    class Inspector:
+        def flow_of(self, arn: str) -> str | None:
+            return answers.pop(0)
+
+    spec = _spec("sfn-11", orchestrator="step-functions", state_machine="TrainFlow")
+    running = simulate_run(spec)[0]
+    ingestor = Ingestor(repository, inspector=Inspector())
+    assert ingestor.ingest(running) == "ignored"
+    assert ingestor.ingest(running) == "ignored"  # within the day: the stored verdict, not asked again
+    now[0] += 2 * 86_400_000
+    assert ingestor.ingest(running) == "applied"
+    assert answers == []
+    assert _run(repository, "TrainFlow", "sfn-11")[0].status == "running"

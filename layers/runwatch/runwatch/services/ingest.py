@@ -196,7 +196,7 @@ class Ingestor:
             else:
                 verdict = described or _NOT_METAFLOW
                 self.repo.record_state_machine(arn, described, "describe-state-machine")
-        if verdict is not None:
+        if verdict:  # only Metaflow verdicts are kept in memory: a negative one is re-read (it can expire)
             self._machines.put(arn, verdict)
         return verdict
 

@@ -38,6 +38,8 @@ from runwatch.store.records import iso, run_from_item, run_to_item, task_from_it
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 PARKED_TTL_SECONDS = 7 * 86_400
+# A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
+NEGATIVE_VERDICT_TTL_MS = 86_400_000
 
 
 class Conflict(Exception):
@@ -143,11 +145,14 @@ class StatusRepository:
 
     # -- Step Functions state machines and parked execution events --------------------------------------
     def state_machine_flow(self, arn: str) -> tuple[bool, str | None]:
-        """(known, flow): known with flow None means verified not Metaflow."""
+        """(known, flow): known with flow None means verified not Metaflow (for a day, then asked again)."""
         item = guarded(lambda: _get(StateMachineItem, state_machine_pk(arn), "#SM", consistent=True))
         if item is None:
             return False, None
-        return True, item.flow
+        flow: str | None = item.flow  # null=True: PynamoDB's typing does not say so
+        if flow is None and self.clock() - int(item.checked_at) > NEGATIVE_VERDICT_TTL_MS:
+            return False, None
+        return True, flow
 
     def record_state_machine(self, arn: str, flow: str | None, source: str) -> None:
         item = StateMachineItem(
