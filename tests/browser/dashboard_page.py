@@ -62,7 +62,8 @@ class Dashboard:
 
     def filter_status(self, status: str) -> None:
         self.page.select_option("#filter-status", status)
-        self.page.wait_for_function(f"location.hash.includes('status={status}')")
+        # Predicates are functions: polling an expression string needs eval, which the page's CSP forbids.
+        self.page.wait_for_function("s => location.hash.includes('status=' + s)", arg=status)
 
     def filter_flow(self, flow: str) -> None:
         self.page.select_option("#filter-flow", flow)
