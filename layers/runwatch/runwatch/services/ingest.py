@@ -159,12 +159,16 @@ class Ingestor:
             self._machines.put(observation.state_machine_arn, flow)
             self._drain_parked(observation.execution_arn, flow)
             return APPLIED
+        return APPLIED if self._apply_identified_execution(observation, flow) else DUPLICATE
+
+    def _apply_identified_execution(self, observation: ExecutionObservation, flow: str) -> bool:
+        """Join an execution of a known Metaflow flow into its run (and its failed job into that task)."""
         changed = self._join_run(observation.run_state(flow, self.state_machine_prefix))
         if observation.failed_job is not None:
             job = self._observe_failed_job(observation)
             if job is not None and self._apply_job(job) == APPLIED:
                 changed = True
-        return APPLIED if changed else DUPLICATE
+        return changed
 
     def _observe_failed_job(self, observation: ExecutionObservation) -> JobObservation | None:
         """The failed job that Step Functions puts in `cause` is one more observation of that task."""
@@ -217,11 +221,7 @@ class Ingestor:
                 observation = observe_execution(
                     event.detail, account=event.account, region=event.region, event_time=event.time
                 )
-                self._join_run(observation.run_state(flow, self.state_machine_prefix))
-                if observation.failed_job is not None:
-                    job = self._observe_failed_job(observation)
-                    if job is not None:
-                        self._apply_job(job)
+                self._apply_identified_execution(observation, flow)
             self.repo.drop_parked(execution_arn, order_key)
         self._drained.put(execution_arn, True)
 
