@@ -93,7 +93,7 @@ class Ingestor:
         observation = observe_execution(
             event.detail, account=event.account, region=event.region, event_time=event.time
         )
-        return self._apply_execution(observation, event.model_dump_json(by_alias=True))
+        return self._apply_execution(observation, event)
 
     # -- Batch ---------------------------------------------------------------------------------------
     def _apply_batch_event(self, event: BatchJobStateChangeEvent) -> str:
@@ -145,12 +145,14 @@ class Ingestor:
                 )
 
     # -- Step Functions ------------------------------------------------------------------------------
-    def _apply_execution(self, observation: ExecutionObservation, event_json: str) -> str:
+    def _apply_execution(self, observation: ExecutionObservation, event: AnyEvent) -> str:
         flow = self._flow_of_machine(observation)
         if flow == _NOT_METAFLOW:
             self.counters.add("foreign_executions")
             return IGNORED
         if flow is None:
+            # Serialised only here: most execution events belong to a known machine and are never parked.
+            event_json = event.model_dump_json(by_alias=True)
             self.repo.park_execution(observation.execution_arn, _order_key(observation), event_json)
             # A Batch event may have identified the machine meanwhile and missed what was just parked.
             known, flow = self.repo.state_machine_flow(observation.state_machine_arn)
