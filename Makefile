@@ -126,10 +126,10 @@ test: $(VENV_READY) $(DDB_READY) $(SAM_READY) chromium ## Everything, offline: l
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 local: $(VENV_READY) $(DDB_READY) ## Run the API, dashboard and DynamoDB Local on this machine
-	PYTHONPATH=layers/runwatch $(PY) -m runwatch.local
+	PYTHONPATH=layers/runwatch:dev $(PY) -m runwatch_dev.local
 
 bench: $(VENV_READY) $(DDB_READY) ## Run the benchmarks, writing bench/results.json
-	PYTHONPATH=layers/runwatch:. $(PY) -m bench $(BENCH)
+	PYTHONPATH=layers/runwatch:dev:. $(PY) -m bench $(BENCH)
 
 clean: ## Remove build output, caches and test artifacts (keeps the installed tools)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* htmlcov \

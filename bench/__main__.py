@@ -22,8 +22,8 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
 import boto3  # noqa: E402
 
 from bench import cold_start, ingest  # noqa: E402
-from runwatch.local.dynamodb_local import DynamoDBLocal  # noqa: E402
-from runwatch.local.table_from_template import create_table  # noqa: E402
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal  # noqa: E402
+from runwatch_dev.local.table_from_template import create_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -22,9 +22,6 @@ from runwatch.api.app import create_app
 from runwatch.api.pagination import PageTokens, key_from_secret
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure
-from runwatch.local.dynamodb_local import DynamoDBLocal
-from runwatch.local.synth import RunSpec, simulate_run
-from runwatch.local.table_from_template import create_table
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
 from runwatch.store import models
@@ -32,6 +29,9 @@ from runwatch.store.models import RunItem
 from runwatch.store.records import run_to_item
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+from runwatch_dev.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.table_from_template import create_table
 from tests.unit.api.rest import rest_event
 
 TABLE_SIZES = {"1k": 1_000, "100k": 100_000}

@@ -54,8 +54,8 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "runwatch")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Runwatch")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
-from runwatch.local.dynamodb_local import DynamoDBLocal  # noqa: E402 - after the environment is sealed
-from runwatch.local.table_from_template import create_table  # noqa: E402
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal  # noqa: E402 - after the environment is sealed
+from runwatch_dev.local.table_from_template import create_table  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 _AUTO_MARKERS = {TESTS / "integration": "integration", TESTS / "build": "build"}

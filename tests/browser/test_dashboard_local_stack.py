@@ -1,4 +1,4 @@
-"""The dashboard in headless Chromium against the real local stack (`python -m runwatch.local`).
+"""The dashboard in headless Chromium against the real local stack (`python -m runwatch_dev.local`).
 
 The demo's runs are posted through POST /events (the same ingest path as the live demo, without waiting
 for its clock), then the page must list them, open the failed one and show its root cause.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from runwatch.local.demo import build_demo
+from runwatch_dev.local.demo import build_demo
 from tests.browser.dashboard_page import Dashboard
 from tests.integration.local.stack import LocalStackProcess, start_local_stack
 
@@ -60,7 +60,7 @@ def test_lists_the_demo_runs_and_shows_the_root_cause_of_the_failed_one(
 
 
 def test_event_strings_render_as_text(stack: LocalStackProcess, dashboard: Callable[..., Dashboard]) -> None:
-    from runwatch.local.synth import EventFactory, RunSpec
+    from runwatch_dev.local.synth import EventFactory, RunSpec
 
     hostile = "<img src=x onerror=alert(1)>"
     spec = RunSpec("TrainFlow", "1795000000000042", user="mallory", tags=(hostile,))

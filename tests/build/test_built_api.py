@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runwatch.local.dynamodb_local import DynamoDBLocal
 from runwatch.services.ingest import Ingestor
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from tests.build.built import invoke_built
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

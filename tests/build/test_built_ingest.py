@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from runwatch.domain.run_state import RunKey
-from runwatch.local.dynamodb_local import DynamoDBLocal
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from tests.build.built import invoke_built
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ingest"

@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from runwatch.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
-from runwatch.local.table_from_template import create_table, table_properties
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
+from runwatch_dev.local.table_from_template import create_table, table_properties
 
 GSIS = {"by_flow", "recent", "by_status", "active", "by_queue"}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from runwatch.local.table_from_template import DEFAULT_TEMPLATE, load_template
+from runwatch_dev.local.table_from_template import DEFAULT_TEMPLATE, load_template
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -11,12 +11,12 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 
 from runwatch.api.app import create_app
 from runwatch.api.pagination import PageTokens, key_from_secret
-from runwatch.local.dynamodb_local import DynamoDBLocal
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 

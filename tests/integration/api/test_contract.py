@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 
-from runwatch.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.integration.api.conftest import sample_events
 from tests.unit.api.rest import call
 

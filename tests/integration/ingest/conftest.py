@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runwatch.local.dynamodb_local import DynamoDBLocal
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 
 
 @pytest.fixture

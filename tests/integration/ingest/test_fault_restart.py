@@ -12,13 +12,13 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from runwatch.domain.run_state import RunKey
-from runwatch.local.dynamodb_local import DynamoDBLocal
-from runwatch.local.synth import RunSpec, simulate_run
-from runwatch.local.table_from_template import create_table
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+from runwatch_dev.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.table_from_template import create_table
 from tests.integration.ingest.sqs import CollectedDeadLetters, sqs_event
 from tests.unit.ingest.scenarios import replay
 

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 
 from runwatch.domain.run_state import RunKey
-from runwatch.local.synth import RunSpec, simulate_run
 from runwatch.services.ingest import Ingestor
 from runwatch.store.models import RUN_SK, RunItem, TaskItem, run_pk
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.unit.ingest.scenarios import queue_blocked_events
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"

@@ -1,4 +1,4 @@
-"""Local stack fixtures: `local_stack(**options)` starts `python -m runwatch.local` in a subprocess.
+"""Local stack fixtures: `local_stack(**options)` starts `python -m runwatch_dev.local` in a subprocess.
 
     def test_something(local_stack):
         stack = local_stack(demo=False)            # options of stack.start_local_stack

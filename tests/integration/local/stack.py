@@ -1,4 +1,4 @@
-"""Start the real local stack (`python -m runwatch.local`) as a subprocess and talk HTTP to it.
+"""Start the real local stack (`python -m runwatch_dev.local`) as a subprocess and talk HTTP to it.
 
 For any test that needs the whole thing running - these integration tests, the browser tests:
 
@@ -133,7 +133,7 @@ class LocalStackProcess:
 
 
 def local_stack_command() -> list[str]:
-    return [sys.executable, "-m", "runwatch.local"]
+    return [sys.executable, "-m", "runwatch_dev.local"]
 
 
 def start_local_stack(
@@ -152,7 +152,7 @@ def start_local_stack(
     once (for tests of start-up failures: see `process.wait()`)."""
     child_env = {name: value for name, value in os.environ.items() if name not in _CLEARED}
     child_env = {name: value for name, value in child_env.items() if not name.startswith("NOTIFY_")}
-    python_path = [str(ROOT / "layers" / "runwatch"), str(ROOT)]
+    python_path = [str(ROOT / "layers" / "runwatch"), str(ROOT / "dev"), str(ROOT)]
     if child_env.get("PYTHONPATH"):
         python_path.append(child_env["PYTHONPATH"])
     child_env.update(

@@ -18,16 +18,16 @@ import pytest
 
 from runwatch.api.pagination import PageTokens, key_from_secret
 from runwatch.api.schemas import RunDetail
-from runwatch.local.dead_letters import FileDeadLetters
-from runwatch.local.demo import BLOCKED_REASON, Demo, DemoPlayer, build_demo
-from runwatch.local.dynamodb_local import DynamoDBLocal
-from runwatch.local.intake import EventIntake
-from runwatch.local.table_from_template import create_table
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
+from runwatch_dev.local.dead_letters import FileDeadLetters
+from runwatch_dev.local.demo import BLOCKED_REASON, Demo, DemoPlayer, build_demo
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+from runwatch_dev.local.intake import EventIntake
+from runwatch_dev.local.table_from_template import create_table
 
 START = 1_795_800_000.25  # epoch seconds, not on a whole second like a real start
 TABLE = "runwatch-demo-test"

@@ -1,4 +1,4 @@
-"""The local stack as a newcomer runs it: `python -m runwatch.local` in a subprocess, spoken to over HTTP.
+"""The local stack as a newcomer runs it: `python -m runwatch_dev.local` in a subprocess, spoken to over HTTP.
 
 Sample events are posted to /events and read back through the API routes; rejected events land in the
 dead-letter file; SIGTERM stops the stack with exit code 0 and takes DynamoDB Local with it; DATA_DIR keeps

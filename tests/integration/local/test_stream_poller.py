@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 
-from runwatch.local.dynamodb_local import DynamoDBLocal
-from runwatch.local.stream_poller import StreamPoller
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+from runwatch_dev.local.stream_poller import StreamPoller
 
 
 def _streams(dynamodb_local: DynamoDBLocal) -> Any:

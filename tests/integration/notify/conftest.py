@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from runwatch.local.dynamodb_local import DynamoDBLocal
 from runwatch.store import models
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from tests.fakes.receiver import Receiver
 
 

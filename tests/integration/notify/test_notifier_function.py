@@ -15,10 +15,10 @@ import pytest
 from moto import mock_aws
 
 from runwatch.config import settings
-from runwatch.local.synth import RunSpec, simulate_run
 from runwatch.notify.webhook import SIGNATURE_HEADER, verify
 from runwatch.services.ingest import Ingestor
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.receiver import Receiver
 from tests.integration.notify.conftest import StreamReader
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from runwatch.domain.alerts import Alert, alert_marker
-from runwatch.local.synth import RunSpec, simulate_run
-from runwatch.local.table_from_template import DEFAULT_TEMPLATE, load_template
 from runwatch.notify.wiring import build_local_notifier
 from runwatch.services.ingest import Ingestor
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.table_from_template import DEFAULT_TEMPLATE, load_template
 from tests.fakes.receiver import Receiver
 from tests.integration.notify.conftest import StreamReader
 

@@ -14,7 +14,6 @@ import pytest
 
 from runwatch.domain.alerts import Alert, alert_marker
 from runwatch.domain.run_state import RunKey
-from runwatch.local.synth import RunSpec, simulate_run
 from runwatch.notify.rules import RulesError
 from runwatch.notify.slack_blocks import check_limits
 from runwatch.notify.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, verify
@@ -22,6 +21,7 @@ from runwatch.notify.wiring import build_local_notifier
 from runwatch.services.ingest import Ingestor
 from runwatch.services.notify import Notifier
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.receiver import Receiver
 from tests.integration.notify.conftest import StreamReader
 

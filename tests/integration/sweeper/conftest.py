@@ -13,12 +13,12 @@ import pytest
 from moto import mock_aws
 
 from runwatch.config import SweeperSettings
-from runwatch.local.dynamodb_local import DynamoDBLocal
 from runwatch.services.ingest import Ingestor
 from runwatch.services.sweep import Sweeper
 from runwatch.store import models
 from runwatch.store.active import SweepReads
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events"

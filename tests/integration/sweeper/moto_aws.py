@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from moto.stepfunctions.models import stepfunctions_backends
 
-from runwatch.local.synth import ACCOUNT, REGION, EventFactory, RunSpec
+from runwatch_dev.local.synth import ACCOUNT, REGION, EventFactory, RunSpec
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 _FACTORY = EventFactory()

@@ -8,14 +8,14 @@ from typing import Any
 
 from runwatch.aws.batch_jobs import BatchJobs
 from runwatch.aws.executions import StepFunctionsExecutions
-from runwatch.cli import main
 from runwatch.domain.run_state import RunKey
 from runwatch.events.described import batch_job_event, execution_event
-from runwatch.local.synth import RunSpec
 from runwatch.services.backfill import Backfill
 from runwatch.services.ingest import Ingestor
 from runwatch.store.models import TableItem, run_pk
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.cli import main
+from runwatch_dev.local.synth import RunSpec
 from tests.fakes.memory_store import MemoryStore
 from tests.integration.sweeper.moto_aws import MotoBatch, MotoStepFunctions
 

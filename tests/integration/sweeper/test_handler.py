@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from runwatch.config import SweeperSettings, settings, sweeper_settings
-from runwatch.local.synth import EventFactory, RunSpec
 from runwatch.services.ingest import Ingestor
 from runwatch.services.sweep import build_sweeper
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import EventFactory, RunSpec
 
 APP = Path(__file__).resolve().parents[3] / "functions" / "sweeper" / "app.py"
 SCHEDULED = {

@@ -9,9 +9,9 @@ from runwatch.aws.executions import StepFunctionsExecutions
 from runwatch.domain.run_state import RunKey
 from runwatch.domain.task_state import TaskKey
 from runwatch.events.described import batch_job_event
-from runwatch.local.synth import RunSpec
 from runwatch.services.ingest import Ingestor
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import RunSpec
 from tests.integration.sweeper.conftest import Clock, make_sweeper, sample
 from tests.integration.sweeper.moto_aws import MotoBatch, MotoStepFunctions
 

@@ -16,7 +16,6 @@ from runwatch.domain.run_state import RunKey, RunState, run_observation_of_task
 from runwatch.events.batch import observe_job
 from runwatch.events.envelope import parse_event
 from runwatch.events.models import BatchJobStateChangeEvent
-from runwatch.local.synth import EventFactory, RunSpec
 from runwatch.services.ingest import Ingestor
 from runwatch.services.sweep import Sweeper
 from runwatch.store import models
@@ -24,6 +23,7 @@ from runwatch.store.active import SweepReads
 from runwatch.store.models import TaskItem
 from runwatch.store.records import task_to_item
 from runwatch.store.repository import StatusRepository
+from runwatch_dev.local.synth import EventFactory, RunSpec
 
 MINUTE = 60_000
 T0 = 1_795_000_000_000

@@ -6,8 +6,8 @@ from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import TaskState
-from runwatch.local.synth import EventFactory, RunSpec
 from runwatch.services.ingest import Ingestor
+from runwatch_dev.local.synth import EventFactory, RunSpec
 from tests.fakes.memory_store import MemoryStore
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runwatch.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.unit.ingest.scenarios import replay, snapshot
 
 ATTEMPT_ENDINGS = ["ok", "user_code", "oom", "spot", "timeout", "image_pull"]

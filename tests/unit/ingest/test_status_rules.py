@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
-from runwatch.local.synth import EventFactory, RunSpec, simulate_run
+from runwatch_dev.local.synth import EventFactory, RunSpec, simulate_run
 from tests.unit.ingest.scenarios import queue_blocked_events, replay, run_of, tasks_of
 
 T0 = 1_795_000_000_000

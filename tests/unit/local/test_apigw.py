@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from runwatch.api.app import create_app
-from runwatch.local.apigw import (
+from runwatch_dev.local.apigw import (
     ApiRoute,
     HttpRequest,
     http_response,

@@ -1,4 +1,4 @@
-"""`python -m runwatch.local` settings: options over environment, defaults, and clear errors."""
+"""`python -m runwatch_dev.local` settings: options over environment, defaults, and clear errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.local.__main__ import LocalConfig, UsageError, notifications_wanted, parse_config
+from runwatch_dev.local.__main__ import LocalConfig, UsageError, notifications_wanted, parse_config
 
 
 def test_defaults_serve_port_3000_with_the_demo_and_in_memory_data() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from runwatch.events.envelope import RejectedEvent
-from runwatch.local.dead_letters import FileDeadLetters
-from runwatch.local.intake import BadBody, EventIntake, IntakeInterrupted
 from runwatch.store.repository import StoreUnavailable
+from runwatch_dev.local.dead_letters import FileDeadLetters
+from runwatch_dev.local.intake import BadBody, EventIntake, IntakeInterrupted
 
 
 class ScriptedIngestor:

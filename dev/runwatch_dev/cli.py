@@ -1,4 +1,4 @@
-"""Command line: `python -m runwatch.cli backfill --since 24h` seeds the table from AWS with your credentials.
+"""Command line: `python -m runwatch_dev.cli backfill --since 24h` seeds the table from AWS with your credentials.
 
 Reads Batch and Step Functions with the default credential chain (or --profile) and writes to the status
 table named by --table or TABLE_NAME (AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local).
