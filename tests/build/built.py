@@ -27,7 +27,7 @@ event = json.loads(sys.stdin.read())
 class Context:
     function_name = "runwatch-test"; memory_limit_in_mb = 256; aws_request_id = "req-1"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:runwatch-test"
-    def get_remaining_time_in_millis(self): return 30000
+    def get_remaining_time_in_millis(self): return 120000
 print("RESULT=" + json.dumps(getattr(module, sys.argv[4])(event, Context())))
 """
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from runwatch.services.ingest import Ingestor
-from runwatch.store import models
-from runwatch.store.repository import StatusRepository
+from runwatch.settings import TableSettings
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from tests.build.built import invoke_built
 
@@ -24,8 +24,9 @@ def _event(name: str) -> dict[str, Any]:
 
 
 def test_built_api_answers_the_sample_requests(table_name: str, dynamodb_local: DynamoDBLocal) -> None:
-    models.bind(table_name, host=dynamodb_local.endpoint)
-    ingestor = Ingestor(StatusRepository())
+    ingestor = Ingestor(
+        bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint))
+    )
     for path in sorted((EVENTS / "local_run").glob("*.json")):
         ingestor.ingest(path.read_text())
     env = {"TABLE_NAME": table_name, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint}

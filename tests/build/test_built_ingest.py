@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from runwatch.domain.run_state import RunKey
-from runwatch.store import models
-from runwatch.store.repository import StatusRepository
+from runwatch.settings import TableSettings
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from tests.build.built import invoke_built
 
@@ -27,8 +27,7 @@ def test_built_ingest_applies_the_sample_runs(table_name: str, dynamodb_local: D
     for name in ("sqs_local_run.json", "sqs_sfn_run.json", "sqs_sfn_failed_run.json", "sqs_foreign.json"):
         response = invoke_built("IngestFunction", json.loads((EVENTS / name).read_text()), env)
         assert response == {"batchItemFailures": []}, name
-    models.bind(table_name, host=dynamodb_local.endpoint)
-    repository = StatusRepository()
+    repository = bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint))
     for flow, run_id, status in (
         ("FanoutFlow", "1795719352434625", "succeeded"),
         ("FanoutFlow", "sfn-5f0b1d2e-8a4c-4f6e-9b3a-2c7d1e9f0a41", "succeeded"),

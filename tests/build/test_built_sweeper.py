@@ -1,0 +1,64 @@
+"""The built sweeper function, invoked with events/sweeper/scheduled.json (what `sam local invoke` uses):
+the table in DynamoDB Local, Batch and Step Functions on moto's server for the reconcile lookups."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+from runwatch_dev.local.synth import EventFactory, RunSpec
+from tests.build.built import invoke_built
+from tests.build.moto_server import moto_server
+
+SCHEDULED = json.loads(
+    (Path(__file__).resolve().parents[2] / "events" / "sweeper" / "scheduled.json").read_text()
+)
+
+
+def _env(table_name: str, ddb: DynamoDBLocal, aws_endpoint: str) -> dict[str, str]:
+    return {
+        "TABLE_NAME": table_name,
+        "AWS_ENDPOINT_URL_DYNAMODB": ddb.endpoint,
+        "AWS_ENDPOINT_URL": aws_endpoint,
+        "STUCK_AFTER_MINUTES": "30",
+        "REJECTED_QUEUE_URL": f"{aws_endpoint}/123456789012/runwatch-ingest-dlq",
+    }
+
+
+def test_the_built_sweeper_finds_a_stuck_task_once(table_name: str, dynamodb_local: DynamoDBLocal) -> None:
+    created = int(time.time() * 1000) - 60 * 60_000
+    event = EventFactory().batch_job(
+        RunSpec(flow="BuiltSweepFlow", run_id="1795000000000077"),
+        "start",
+        "1",
+        job_id="job-built-1",
+        status="RUNNABLE",
+        retry_count=0,
+        at_ms=created,
+        created_ms=created,
+    )
+    with moto_server() as aws_endpoint:
+        env = _env(table_name, dynamodb_local, aws_endpoint)
+        ingest = invoke_built("IngestFunction", {"Records": [_sqs_record(event)]}, env)
+        first = invoke_built("SweeperFunction", SCHEDULED, env)
+        second = invoke_built("SweeperFunction", SCHEDULED, env)
+
+    assert ingest == {"batchItemFailures": []}
+    assert (first["active_tasks"], first["stuck_alerts"]) == (1, 1)
+    assert (second["active_tasks"], second["stuck_alerts"]) == (1, 0), "a stuck task is alerted once"
+
+
+def _sqs_record(event: dict[str, object]) -> dict[str, object]:
+    return {
+        "messageId": "m-0",
+        "receiptHandle": "r-0",
+        "body": json.dumps(event),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795000000000"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:runwatch-ingest",
+        "awsRegion": "us-east-1",
+    }
