@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -29,16 +29,13 @@ from runwatch_dev.local.apigw import (
     proxy_event,
 )
 from runwatch_dev.local.intake import BadBody, EventIntake, IntakeInterrupted
+from runwatch_dev.local.resolver_pool import Resolver
 
 HOST = "127.0.0.1"
 EVENTS_PATH = "/events"
 MAX_EVENTS_BODY = 1024 * 1024  # 1 MiB: an SQS message holds at most 256 KiB, so this is a generous batch
 MAX_API_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read and drop an oversized body up to this, so the client sees the 413
-
-
-class Resolver(Protocol):
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]: ...
 
 
 class PortInUse(RuntimeError):
@@ -167,75 +164,100 @@ class LocalServer:
         return _json_response(202, report.as_dict())
 
 
-def _handler_class(server: LocalServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: the dashboard polls
-        server_version = "runwatch-local"
-        timeout = 60  # idle keep-alive connections close, so no thread waits forever
+def _content_length(headers: Any, limit: int) -> tuple[int, HttpResponse | None, bool]:
+    """(length, an error response or None, whether to close the connection) for a request's headers."""
+    raw = headers.get("Content-Length")
+    if raw is None:
+        if headers.get("Transfer-Encoding"):
+            return (
+                0,
+                _json_response(411, {"message": "send a Content-Length (chunked bodies are not supported)"}),
+                True,
+            )
+        return 0, None, False
+    try:
+        length = int(raw)
+    except ValueError:
+        return 0, _json_response(400, {"message": "invalid Content-Length"}), True
+    if length > limit:
+        return (
+            length,
+            _json_response(413, {"message": f"body too large: {length} bytes, the limit is {limit}"}),
+            False,
+        )
+    return length, None, False
 
-        def _serve(self) -> None:
-            started = time.perf_counter()
-            limit = server.max_events_body if self.path.split("?", 1)[0] == EVENTS_PATH else MAX_API_BODY
-            body, response = self._read_body(limit)
-            if response is None:
-                request = HttpRequest(
-                    method=self.command,
-                    target=self.path,
-                    headers=list(self.headers.items()),
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
-                response = server.handle(request)
-            elapsed = (time.perf_counter() - started) * 1000
-            # Logged before the write, so the line is out by the time the client has its answer.
-            server.console(f"{self.command} {self.path} {response.status} {elapsed:.0f} ms")
-            self._write(response)
 
-        def _read_body(self, limit: int) -> tuple[bytes, HttpResponse | None]:
-            raw = self.headers.get("Content-Length")
-            if raw is None:
-                if self.headers.get("Transfer-Encoding"):
-                    self.close_connection = True
-                    return b"", _json_response(
-                        411, {"message": "send a Content-Length (chunked bodies are not supported)"}
-                    )
-                return b"", None
-            try:
-                length = int(raw)
-            except ValueError:
-                self.close_connection = True
-                return b"", _json_response(400, {"message": "invalid Content-Length"})
-            if length > limit:
+class _Handler(BaseHTTPRequestHandler):
+    local: LocalServer  # set by _handler_class
+    protocol_version = "HTTP/1.1"  # keep-alive: the dashboard polls
+    server_version = "runwatch-local"
+    timeout = 60  # idle keep-alive connections close, so no thread waits forever
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method, TRACE and made-up ones included, is answered as API Gateway would (JSON 403 or
+        # 405), not with http.server's HTML 501 page.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        limit = self.local.max_events_body if self.path.split("?", 1)[0] == EVENTS_PATH else MAX_API_BODY
+        body, response = self._read_body(limit)
+        if response is None:
+            request = HttpRequest(
+                method=self.command,
+                target=self.path,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+            )
+            response = self.local.handle(request)
+        elapsed = (time.perf_counter() - started) * 1000
+        # Logged before the write, so the line is out by the time the client has its answer.
+        self.local.console(f"{self.command} {self.path} {response.status} {elapsed:.0f} ms")
+        self._write(response)
+
+    def _read_body(self, limit: int) -> tuple[bytes, HttpResponse | None]:
+        length, error, close = _content_length(self.headers, limit)
+        if close:
+            self.close_connection = True
+        if error is not None:
+            if error.status == 413:
                 self._drain(length)
-                return b"", _json_response(
-                    413, {"message": f"body too large: {length} bytes, the limit is {limit}"}
-                )
-            return self.rfile.read(length), None
+            return b"", error
+        return (self.rfile.read(length) if length else b""), None
 
-        def _drain(self, length: int) -> None:
-            # Reading what was sent lets the client get the 413 instead of a reset connection.
-            if length > _DRAIN_LIMIT:
-                self.close_connection = True
-                return
-            remaining = length
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 65536))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
+    def _drain(self, length: int) -> None:
+        # Reading what was sent lets the client get the 413 instead of a reset connection.
+        if length > _DRAIN_LIMIT:
+            self.close_connection = True
+            return
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                break
+            remaining -= len(chunk)
 
-        def _write(self, response: HttpResponse) -> None:
-            self.send_response(response.status)
-            for name, value in response.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
+    def _write(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server's own errors (a malformed request line, a header too long) as JSON, not HTML.
+        self.close_connection = True
+        self._write(_json_response(code, {"message": message or self.responses.get(code, ("error",))[0]}))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            return None  # one line per request is written by _serve
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # one line per request is written by _serve
 
-    return Handler
+
+def _handler_class(server: LocalServer) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"local": server})

@@ -106,3 +106,31 @@ def test_a_busy_port_is_refused() -> None:
         busy.listen()
         with pytest.raises(PortInUse, match="already in use"):
             LocalServer(template_routes(), port=busy.getsockname()[1])
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_every_method_is_answered_as_api_gateway_would_never_with_an_html_error_page(
+    served: tuple[LocalServer, RecordingApp, list[str]], method: str
+) -> None:
+    server, _, _ = served
+    for path in ("/runs", "/nowhere", "/events"):
+        status, headers, body = _call(server, method, path)
+
+        assert status in (403, 405), (method, path, status)
+        assert headers["Content-Type"] == "application/json"
+        assert json.loads(body)["message"]
+
+
+def test_a_request_http_server_refuses_itself_is_answered_in_json(
+    served: tuple[LocalServer, RecordingApp, list[str]],
+) -> None:
+    server, _, _ = served
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /runs HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after an error of its own
+            answer += chunk
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"431"
+    assert b"application/json" in head and json.loads(body)["message"]
