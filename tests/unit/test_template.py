@@ -4,6 +4,7 @@ and a log group, alarm and dead-letter queue on every asynchronous edge."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,16 @@ def test_queue_policy_admits_exactly_the_three_rules() -> None:
     assert sorted(s["Fn::GetAtt"][0] for s in sources) == sorted(RULES)
 
 
+def _is_service_event(path: Path) -> bool:
+    """An EventBridge event from an AWS service; the sweeper's schedule ticks (source aws.events) reach the
+    sweeper through SAM's schedule rule, not through the ingest rules."""
+    event = json.loads(path.read_text())
+    return bool(event.get("detail-type")) and event.get("source") != "aws.events"
+
+
 @pytest.mark.parametrize(
     "path",
-    sorted(p for p in EVENTS.glob("*/*.json") if json.loads(p.read_text()).get("detail-type")),
+    sorted(p for p in EVENTS.glob("*/*.json") if _is_service_event(p)),
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_every_sample_event_is_routed_by_exactly_one_rule(path: Path) -> None:
@@ -210,3 +218,97 @@ def test_dead_letter_queues_raise_an_alarm(queue: str) -> None:
         and a["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         for a in alarms
     )
+
+
+# -- security scan (checkov) ------------------------------------------------------------------------------
+
+
+def test_every_queue_is_encrypted_at_rest() -> None:
+    queues = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::SQS::Queue"}
+
+    assert queues
+    # SSE-SQS: EventBridge cannot send to a queue encrypted with the aws/sqs key.
+    assert {name: props.get("SqsManagedSseEnabled") for name, props in queues.items()} == dict.fromkeys(
+        queues, True
+    )
+
+
+def test_the_notification_topic_uses_the_aws_managed_key() -> None:
+    assert RESOURCES["NotifyTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+
+
+def test_api_access_logs_go_to_a_log_group_with_retention() -> None:
+    setting = RESOURCES["RunwatchApi"]["Properties"]["AccessLogSetting"]
+    log_group = RESOURCES["ApiAccessLogGroup"]
+
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert "${ApiAccessLogGroup}" in setting["DestinationArn"]["Fn::Sub"]
+    # One JSON object per request; API Gateway requires the request id in it.
+    line = json.loads(setting["Format"])
+    assert line["requestId"] == "$context.requestId"
+
+
+def test_api_stage_waits_for_the_api_gateway_cloudwatch_role() -> None:
+    api = RESOURCES["RunwatchApi"]
+    ready = RESOURCES["ApiGatewayAccountReady"]
+    account = RESOURCES["ApiGatewayAccount"]
+    role = RESOURCES["ApiGatewayLogsRole"]
+
+    assert api["DependsOn"] == "ApiGatewayAccountReady"
+    assert ready["Metadata"]["ApiGatewayAccount"] == {
+        "Fn::If": ["CreateApiGatewayCloudWatchRole", {"Ref": "ApiGatewayAccount"}, "none"]
+    }
+    assert account["Condition"] == role["Condition"] == "CreateApiGatewayCloudWatchRole"
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}
+    # The account setting outlives the stack, so the role it names must too.
+    assert role["DeletionPolicy"] == "Retain"
+
+
+def test_ingest_concurrency_is_reserved_and_polled_alike() -> None:
+    props = RESOURCES["IngestFunction"]["Properties"]
+    scaling = props["Events"]["Queue"]["Properties"]["ScalingConfig"]
+
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasIngestConcurrency", {"Ref": "IngestConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    # Polling no faster than the reservation keeps throttles from counting towards maxReceiveCount.
+    assert scaling == {
+        "Fn::If": [
+            "HasIngestConcurrency",
+            {"MaximumConcurrency": {"Ref": "IngestConcurrency"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_notifier_concurrency_is_reserved() -> None:
+    assert RESOURCES["NotifierFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasNotifierConcurrency", {"Ref": "NotifierConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+SKIPS = [
+    (name, skip)
+    for name, resource in RESOURCES.items()
+    for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+]
+
+
+def test_there_are_checkov_skips() -> None:
+    assert len(SKIPS) > 10
+
+
+@pytest.mark.parametrize("name, skip", SKIPS, ids=[f"{name}-{skip.get('id')}" for name, skip in SKIPS])
+def test_every_checkov_skip_names_a_check_and_says_why(name: str, skip: dict[str, Any]) -> None:
+    assert set(skip) == {"id", "comment"}
+    assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"])
+    assert isinstance(skip["comment"], str)
+    assert len(skip["comment"]) > 20
+    assert "\n" not in skip["comment"]
+
+
+def test_a_check_is_skipped_once_per_resource() -> None:
+    ids = [(name, skip["id"]) for name, skip in SKIPS]
+
+    assert len(ids) == len(set(ids))
