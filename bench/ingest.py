@@ -19,8 +19,9 @@ from aws_lambda_powertools import Logger
 from runwatch.domain.run_state import RunKey
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
-from runwatch.store import models
+from runwatch.settings import TableSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.synth import bench_runs, simulate_run
 from runwatch_dev.local.table_from_template import create_table
@@ -61,9 +62,8 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
     table = f"runwatch-bench-ingest-{uuid.uuid4().hex[:8]}"
     create_table(client, table)
-    models.bind(table, host=ddb.endpoint, region="us-east-1")
+    repository = bind_table(TableSettings(table_name=table, dynamodb_endpoint=ddb.endpoint))
     in_order, delivered = _events(seed=7)
-    repository = StatusRepository()
     logger = Logger(service="bench", level="ERROR")
     consumers = [
         IngestQueueConsumer(Ingestor(repository), CollectedDeadLetters(), NoCounters(), logger)

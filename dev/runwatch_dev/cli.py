@@ -1,7 +1,8 @@
 """Command line: `python -m runwatch_dev.cli backfill --since 24h` seeds the table from AWS with your credentials.
 
 Reads Batch and Step Functions with the default credential chain (or --profile) and writes to the status
-table named by --table or TABLE_NAME (AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local).
+table named by --table or TABLE_NAME (AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local). Options win
+over the environment variables of the same meaning; runwatch.wiring builds the runner.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from runwatch.settings import TableSettings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
@@ -77,46 +81,53 @@ def _parser() -> argparse.ArgumentParser:
         "Idempotent: run it again, or let live events arrive meanwhile.",
     )
     backfill.add_argument("--since", type=parse_duration, default="24h", help="how far back, e.g. 24h, 3d")
-    backfill.add_argument("--table", default=os.environ.get("TABLE_NAME"), help="status table (TABLE_NAME)")
-    backfill.add_argument("--region", default=None, help="AWS region (default: your AWS configuration)")
-    backfill.add_argument("--profile", default=None, help="AWS profile for Batch and Step Functions")
-    backfill.add_argument(
-        "--retention-days", type=int, default=int(os.environ.get("RETENTION_DAYS") or 90), help="item TTL"
-    )
+    backfill.add_argument("--table", help="status table (env TABLE_NAME)")
+    backfill.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    backfill.add_argument("--profile", help="AWS profile for Batch and Step Functions")
+    backfill.add_argument("--retention-days", type=int, help="item TTL in days (env RETENTION_DAYS, 90)")
     backfill.add_argument("--no-jobs", action="store_true", help="skip AWS Batch jobs")
     backfill.add_argument("--no-executions", action="store_true", help="skip Step Functions executions")
     backfill.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
-def backfill_command(args: argparse.Namespace, stderr: TextIO) -> int:
+def table_settings(args: argparse.Namespace, env: Mapping[str, str]) -> TableSettings:
+    """The table settings from the environment, with --table, --region and --retention-days over it."""
+    from runwatch.settings import TableSettings
+
+    options = {"TABLE_NAME": args.table, "AWS_REGION": args.region, "RETENTION_DAYS": args.retention_days}
+    return TableSettings.from_env({**env, **{k: str(v) for k, v in options.items() if v is not None}})
+
+
+def backfill_command(args: argparse.Namespace, stderr: TextIO, env: Mapping[str, str] = os.environ) -> int:
     # Imported here so `--help` and argument errors answer without loading boto3 and PynamoDB.
+    import boto3
+
     from runwatch.aws.batch_jobs import BatchUnavailable
     from runwatch.aws.executions import ExecutionsUnavailable
-    from runwatch.aws.session import aws_readers
-    from runwatch.services.backfill import Backfill, NoProgress
-    from runwatch.services.ingest import Ingestor
-    from runwatch.store import models
-    from runwatch.store.repository import StatusRepository, StoreUnavailable
+    from runwatch.services.backfill import NoProgress
+    from runwatch.settings import ConfigError
+    from runwatch.store.repository import StoreUnavailable
+    from runwatch.wiring import build_backfill
 
-    if not args.table:
-        stderr.write("runwatch backfill: no table: pass --table or set TABLE_NAME\n")
+    try:
+        settings = table_settings(args, env)
+    except ConfigError as exc:
+        missing_table = "TABLE_NAME" in exc.variables
+        reason = "no table: pass --table or set TABLE_NAME" if missing_table else str(exc)
+        stderr.write(f"runwatch backfill: {reason}\n")
         return 2
     try:
-        jobs, executions = aws_readers(args.region, args.profile)
+        runner = build_backfill(
+            settings,
+            boto3.Session(region_name=args.region, profile_name=args.profile).client,
+            jobs=not args.no_jobs,
+            executions=not args.no_executions,
+            progress=NoProgress() if args.quiet else StderrProgress(stderr),
+        )
     except Exception as exc:  # botocore's NoRegionError, ProfileNotFound, ...
         stderr.write(f"runwatch backfill: cannot create AWS clients: {exc}\n")
         return 2
-    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    models.bind(args.table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None, region=region)
-    repository = StatusRepository(retention_days=args.retention_days)
-    runner = Backfill(
-        ingestor=Ingestor(repository),
-        registry=repository,
-        jobs=None if args.no_jobs else jobs,
-        executions=None if args.no_executions else executions,
-        progress=NoProgress() if args.quiet else StderrProgress(stderr),
-    )
     now = int(time.time() * 1000)
     try:
         report = runner.run(since_ms=now - args.since, now_ms=now)

@@ -6,15 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from runwatch.api.app import create_app
-from runwatch.config import api_settings, settings
 from runwatch.observability import logger
-from runwatch.services.queries import build_queries
+from runwatch.settings import ApiSettings
+from runwatch.wiring import build_api
 
 # Built once per container: the routes, the OpenAPI model and the table binding (clients are lazy).
-app = create_app(
-    build_queries(settings(), api_settings()), cors_origin=api_settings().cors_origin, logger=logger
-)
+app = build_api(ApiSettings.from_env(), logger=logger)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

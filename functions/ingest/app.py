@@ -6,19 +6,12 @@ from typing import Any
 
 import boto3
 
-from runwatch.config import settings
 from runwatch.observability import MetricCounters, logger, metrics
-from runwatch.services.factory import build_ingestor
-from runwatch.services.ingest_queue import IngestQueueConsumer, SqsDeadLetters
+from runwatch.settings import IngestSettings
+from runwatch.wiring import build_queue_consumer
 
-_settings = settings()
-_counters = MetricCounters()
-_consumer = IngestQueueConsumer(
-    ingestor=build_ingestor(_settings, counters=_counters, sfn_client=boto3.client("stepfunctions")),
-    dead_letters=SqsDeadLetters(boto3.client("sqs"), _settings.rejected_queue_url or ""),
-    counters=_counters,
-    logger=logger,
-)
+# Built once per container: the table binding and the Step Functions and SQS clients outlive an invocation.
+_consumer = build_queue_consumer(IngestSettings.from_env(), boto3.client, MetricCounters(), logger)
 
 
 @logger.inject_lambda_context

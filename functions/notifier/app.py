@@ -6,7 +6,6 @@ and finally hands it to the on-failure destination; the others are not sent agai
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
@@ -14,12 +13,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from runwatch.config import settings
-from runwatch.notify.wiring import build_lambda_notifier
 from runwatch.observability import MetricCounters, logger, metrics
-from runwatch.services.factory import bind_table
+from runwatch.settings import NotifierSettings
+from runwatch.wiring import build_lambda_notifier
 
-_notifier = build_lambda_notifier(os.environ, bind_table(settings()), boto3.client, counters=MetricCounters())
+# Built once per container: only the configured channels create a client, and secrets and rules are cached.
+_notifier = build_lambda_notifier(NotifierSettings.from_env(), boto3.client, counters=MetricCounters())
 _processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 

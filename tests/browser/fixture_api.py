@@ -427,7 +427,12 @@ class FixtureAPI:
             return self._json(403, {"message": "Forbidden"})
         if self.down:
             return self._json(503, {"message": "Service Unavailable"})
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        return self._status_route(path, parts.query, headers)
+
+    def _status_route(
+        self, path: str, raw_query: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        query = {k: v[0] for k, v in parse_qs(raw_query).items()}
         segs = [unquote(s) for s in path.strip("/").split("/")]
         try:
             limit = max(1, min(int(query.get("limit", 20)), 100))

@@ -8,9 +8,10 @@ foreground until Ctrl-C or SIGTERM, then stops everything it started (threads an
 process) and exits 0.
 
 Environment (or the matching options, see --help): PORT (3000; 0 picks a free port), DEMO (1; 0 = off),
+DYNAMODB_PORT (0 = any free; fix it for `sam local`, docs/sam-cli.md),
 DATA_DIR (keep the table and the dead letters there across restarts; default: in memory and a temporary
 directory), SWEEP_INTERVAL_SECONDS (60), NOTIFY_SLACK_URL / NOTIFY_WEBHOOK_URL / NOTIFY_WEBHOOK_SECRET /
-NOTIFY_RULES (README, "Notifications"), LOG_LEVEL or POWERTOOLS_LOG_LEVEL (WARNING).
+NOTIFY_RULES (docs/notifications.md), LOG_LEVEL or POWERTOOLS_LOG_LEVEL (WARNING).
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runwatch.services.notify import Notifier
+    from runwatch.settings import NotifierSettings, SweeperSettings
 
 TABLE_NAME = "runwatch-local"
 DEFAULT_PORT = 3000
@@ -47,6 +52,7 @@ class LocalConfig:
     demo: bool = True
     data_dir: Path | None = None
     table_name: str = TABLE_NAME
+    dynamodb_port: int = 0  # 0: any free port; a fixed one lets `sam local` containers find DynamoDB Local
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -58,13 +64,13 @@ def _flag(name: str, raw: str) -> bool:
     raise UsageError(f"{name} must be 1 or 0, got {raw!r}")
 
 
-def _port(raw: str) -> int:
+def _port(raw: str, name: str = "PORT") -> int:
     try:
         port = int(raw)
     except ValueError:
-        raise UsageError(f"PORT must be a port number, got {raw!r}") from None
+        raise UsageError(f"{name} must be a port number, got {raw!r}") from None
     if not 0 <= port <= 65535:
-        raise UsageError(f"PORT must be from 0 to 65535, got {port}")
+        raise UsageError(f"{name} must be from 0 to 65535, got {port}")
     return port
 
 
@@ -81,6 +87,9 @@ def parse_config(argv: Sequence[str], env: MutableMapping[str, str]) -> LocalCon
     )
     demo.add_argument("--no-demo", dest="demo", action="store_const", const="0", help="no demo (env DEMO=0)")
     parser.add_argument("--data-dir", help="keep the table and dead letters here (env DATA_DIR)")
+    parser.add_argument(
+        "--dynamodb-port", help="DynamoDB Local's port (env DYNAMODB_PORT, default 0 = any free)"
+    )
     parser.add_argument("--rules", help="notification rules file (env NOTIFY_RULES)")
     args = parser.parse_args(list(argv))
     if args.rules:
@@ -90,6 +99,10 @@ def parse_config(argv: Sequence[str], env: MutableMapping[str, str]) -> LocalCon
         port=_port(args.port if args.port is not None else env.get("PORT") or str(DEFAULT_PORT)),
         demo=_flag("DEMO", args.demo if args.demo is not None else env.get("DEMO", "1")),
         data_dir=Path(data_dir).expanduser().resolve() if data_dir else None,
+        dynamodb_port=_port(
+            args.dynamodb_port if args.dynamodb_port is not None else env.get("DYNAMODB_PORT") or "0",
+            "DYNAMODB_PORT",
+        ),
     )
 
 
@@ -146,30 +159,32 @@ class LocalStack:
     def _start(self) -> None:
         import boto3
 
-        from runwatch.api.app import create_app
-        from runwatch.config import ApiSettings, Settings, SweeperSettings
         from runwatch.observability import logger
-        from runwatch.services.factory import build_ingestor
-        from runwatch.services.queries import build_queries
+        from runwatch.settings import ApiSettings, IngestSettings, NotifierSettings, SweeperSettings
+        from runwatch.wiring import api_factory, build_ingestor
         from runwatch_dev.local.apigw import template_routes
         from runwatch_dev.local.dead_letters import FILE_NAME, FileDeadLetters
         from runwatch_dev.local.dynamodb_local import DynamoDBLocal
         from runwatch_dev.local.intake import EventIntake
+        from runwatch_dev.local.resolver_pool import ResolverPool
         from runwatch_dev.local.server import LocalServer
         from runwatch_dev.local.table_from_template import create_table
 
         config, env = self.config, self.env
+        # Anything that reads the settings from the environment finds the local table (its endpoint is
+        # set once DynamoDB Local runs).
+        env["TABLE_NAME"] = config.table_name
         # Cheap checks first, so a mistake is reported before DynamoDB Local's start-up.
-        sweeper_config = SweeperSettings.from_env()
-        if config.demo and not os.environ.get("RECONCILE"):
+        ingest_settings, api_settings = IngestSettings.from_env(env), ApiSettings.from_env(env)
+        sweeper_settings = SweeperSettings.from_env(env)
+        if config.demo and not env.get("RECONCILE"):
             # The demo's job ids are made up: asking a real AWS account about them would only cost calls.
-            sweeper_config = replace(sweeper_config, reconcile="off")
-        api_config = ApiSettings.from_env()
+            sweeper_settings = sweeper_settings.model_copy(update={"reconcile": "off"})
         server = LocalServer(template_routes(), port=config.port, console=self.console, logger=logger)
         self._stops.append(("http server", server.stop))
         self.url = server.url
         env.setdefault("DASHBOARD_URL", self.url)  # links in notifications open the local dashboard
-        notifier = self._build_notifier() if notifications_wanted(env) else None
+        notifier_settings = NotifierSettings.from_env(env) if notifications_wanted(env) else None
 
         if config.data_dir is not None:
             config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +193,10 @@ class LocalStack:
             dead_letter_dir = self._temp_dir = Path(tempfile.mkdtemp(prefix="runwatch-local-"))
         self.dead_letter_path = dead_letter_dir / FILE_NAME
 
-        ddb = self.ddb = DynamoDBLocal(db_path=config.data_dir / "dynamodb" if config.data_dir else None)
+        ddb = self.ddb = DynamoDBLocal(
+            port=config.dynamodb_port or None,
+            db_path=config.data_dir / "dynamodb" if config.data_dir else None,
+        )
         self._stops.append(("DynamoDB Local", ddb.stop))
         ddb.start()
         client_args = {
@@ -187,20 +205,22 @@ class LocalStack:
         }
         dynamodb = boto3.client("dynamodb", **client_args)
         create_table(dynamodb, config.table_name)
-        # Anything that reads the settings from the environment now finds the local table.
-        env["TABLE_NAME"] = config.table_name
         env["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint
-        settings = Settings.from_env()
+        local_table = {"dynamodb_endpoint": ddb.endpoint}
+        ingest_settings = ingest_settings.model_copy(update=local_table)
+        notifier = (
+            self._build_notifier(notifier_settings.model_copy(update=local_table))
+            if notifier_settings is not None
+            else None
+        )
 
         dead_letters = FileDeadLetters(self.dead_letter_path)
-        app = create_app(
-            build_queries(settings, api_config), cors_origin=api_config.cors_origin, logger=logger
-        )
-        server.start(app, EventIntake(build_ingestor(settings), dead_letters, logger=logger))
+        app = ResolverPool(api_factory(api_settings.model_copy(update=local_table), logger=logger))
+        server.start(app, EventIntake(build_ingestor(ingest_settings), dead_letters, logger=logger))
 
         if notifier is not None:
             self._start_notifications(notifier, dynamodb, boto3.client("dynamodbstreams", **client_args))
-        self._start_sweeper(sweeper_config, settings)
+        self._start_sweeper(sweeper_settings.model_copy(update=local_table))
         self.console(READY_LINE.format(url=self.url))
         self.console(f"DynamoDB Local at {ddb.endpoint}, table {config.table_name}")
         if config.data_dir is None:
@@ -210,17 +230,17 @@ class LocalStack:
 
             # Its own ingestor: posted events need not queue behind the demo's (conditional writes keep the
             # two consistent, as with concurrent Lambda invocations).
-            intake = EventIntake(build_ingestor(settings), dead_letters, logger=logger)
+            intake = EventIntake(build_ingestor(ingest_settings), dead_letters, logger=logger)
             player = DemoPlayer(intake.ingest_all, console=self.console, logger=logger).start()
             self._stops.append(("demo", player.stop))
 
-    def _build_notifier(self) -> Any:
-        from runwatch.notify.wiring import build_local_notifier
+    def _build_notifier(self, settings: NotifierSettings) -> Notifier:
+        from runwatch.wiring import build_local_notifier
 
         # Raises (RulesError, ConfigError) with the reason for a bad rules file or URL: start-up stops there.
-        return build_local_notifier(self.env)
+        return build_local_notifier(settings)
 
-    def _start_notifications(self, notifier: Any, dynamodb: Any, streams: Any) -> None:
+    def _start_notifications(self, notifier: Notifier, dynamodb: Any, streams: Any) -> None:
         from runwatch.observability import logger
         from runwatch_dev.local.stream_poller import StreamPoller
 
@@ -235,15 +255,17 @@ class LocalStack:
         channels = ", ".join(sorted(notifier.channels)) or "no channel configured"
         self.console(f"notifications: on ({channels})")
 
-    def _start_sweeper(self, config: Any, settings: Any) -> None:
+    def _start_sweeper(self, settings: SweeperSettings) -> None:
+        import boto3
+
         from runwatch.observability import logger
-        from runwatch.services.sweep import build_sweeper
+        from runwatch.wiring import build_sweeper
         from runwatch_dev.local.scheduler import Periodic
 
-        sweeper = build_sweeper(config, settings=settings, logger=logger)
+        sweeper = build_sweeper(settings, boto3.client, logger=logger)
         job = Periodic(
             "sweeper",
-            config.sweep_interval_seconds,
+            settings.sweep_interval_seconds,
             lambda: sweeper.sweep(int(time.time() * 1000)),
             logger=logger,
         ).start()
@@ -321,8 +343,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _is_usage_error(error: BaseException) -> bool:
-    from runwatch.config import ConfigError
     from runwatch.notify.rules import RulesError
+    from runwatch.settings import ConfigError
     from runwatch_dev.local.server import PortInUse
 
     return isinstance(error, ConfigError | RulesError | PortInUse | UsageError)

@@ -10,12 +10,13 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 
 from runwatch.api.app import create_app
-from runwatch.api.pagination import PageTokens, key_from_secret
+from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
-from runwatch.store import models
+from runwatch.settings import TableSettings
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
@@ -23,8 +24,7 @@ EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 @pytest.fixture
 def repository(table_name: str, dynamodb_local: DynamoDBLocal) -> StatusRepository:
-    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
-    return StatusRepository()
+    return bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint))
 
 
 @pytest.fixture

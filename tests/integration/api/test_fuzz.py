@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from runwatch.api.app import create_app
-from runwatch.api.pagination import PageTokens, key_from_secret
+from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.queries import RunQueries
 from runwatch.store.run_queries import RunReader
 from tests.integration.api.conftest import sample_events

@@ -9,9 +9,9 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 
 from runwatch.api.app import create_app
-from runwatch.api.pagination import PageTokens, key_from_secret
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure
+from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.queries import RunQueries
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader

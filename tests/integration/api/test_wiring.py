@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from runwatch.api.app import create_app
-from runwatch.config import ApiSettings, Settings
+import os
+
 from runwatch.domain.run_state import RunKey, RunState
-from runwatch.services.queries import build_queries
+from runwatch.settings import ApiSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import build_api
 from tests.unit.api.rest import call
 
 T0 = 1_795_000_000_000
@@ -22,7 +23,8 @@ def test_built_from_settings(repository: StatusRepository, table_name: str) -> N
         RunState(RunKey("OldFlow", "1700000000000000"), "batch", first_seen_at=T0 - 10**10)
     )
 
-    app = create_app(build_queries(Settings.from_env(), ApiSettings()))
+    settings = ApiSettings.from_env(os.environ)
+    app = build_api(settings)
     body = call(app, "/flows").json()
     assert [(f["flow"], f["last_run"] and f["last_run"]["run_id"]) for f in body["flows"]] == [
         ("OldFlow", None),
@@ -30,6 +32,6 @@ def test_built_from_settings(repository: StatusRepository, table_name: str) -> N
     ]
     token = call(app, "/flows?limit=1").json()["next_token"]
     # Tokens are signed with a key derived from the table name unless PAGE_TOKEN_SECRET gives one.
-    other = create_app(build_queries(Settings.from_env(), ApiSettings(page_token_secret="another")))
+    other = build_api(settings.model_copy(update={"page_token_secret": "another"}))
     assert call(other, f"/flows?next_token={token}").status == 400
     assert call(app, f"/flows?next_token={token}").json()["flows"][0]["flow"] == "TrainFlow"

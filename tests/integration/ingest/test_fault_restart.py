@@ -14,8 +14,9 @@ from aws_lambda_powertools import Logger
 from runwatch.domain.run_state import RunKey
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
-from runwatch.store import models
+from runwatch.settings import TableSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from runwatch_dev.local.table_from_template import create_table
@@ -30,7 +31,7 @@ def disk_dynamodb(tmp_path: Path) -> Any:
     with DynamoDBLocal(db_path=tmp_path / "ddb") as ddb:
         client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
         create_table(client, "runwatch-fault")
-        models.bind("runwatch-fault", host=ddb.endpoint, region="us-east-1")
+        bind_table(TableSettings(table_name="runwatch-fault", dynamodb_endpoint=ddb.endpoint))
         yield ddb
 
 

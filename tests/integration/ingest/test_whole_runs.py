@@ -11,8 +11,11 @@ import boto3
 
 from runwatch.domain.run_state import RunKey
 from runwatch.services.ingest import Ingestor
-from runwatch.store.models import RUN_SK, RunItem, TaskItem, run_pk
+from runwatch.settings import TableSettings
+from runwatch.store.keys import RUN_SK, run_pk
+from runwatch.store.models import RunItem, TaskItem
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import bind_table
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.unit.ingest.scenarios import queue_blocked_events
 
@@ -229,11 +232,9 @@ def test_describe_state_machine_inspector_uses_metaflows_own_test() -> None:
 
 def test_a_not_metaflow_verdict_is_asked_again_after_a_day(table_name: str, dynamodb_local: Any) -> None:
     """A state machine can be redeployed by Metaflow under the same name: negative verdicts expire."""
-    from runwatch.store import models
-
-    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
     now = [T0]
-    repository = StatusRepository(clock=lambda: now[0])
+    settings = TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint)
+    repository = bind_table(settings, clock=lambda: now[0])
     answers = [None, "TrainFlow"]
 
     class Inspector:

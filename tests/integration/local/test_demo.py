@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
-from runwatch.api.pagination import PageTokens, key_from_secret
+from runwatch.api.mapping import run_detail
 from runwatch.api.schemas import RunDetail
+from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
-from runwatch.store import models
-from runwatch.store.repository import StatusRepository
+from runwatch.settings import TableSettings
 from runwatch.store.run_queries import RunReader
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dead_letters import FileDeadLetters
 from runwatch_dev.local.demo import BLOCKED_REASON, Demo, DemoPlayer, build_demo
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
@@ -75,10 +76,10 @@ def played(
 ) -> Iterator[Played]:
     """The whole demo played once into a table of its own; the tests below read it."""
     create_table(ddb_client, TABLE)
-    models.bind(TABLE, host=dynamodb_local.endpoint, region="us-east-1")
+    repository = bind_table(TableSettings(table_name=TABLE, dynamodb_endpoint=dynamodb_local.endpoint))
     dead_letters = tmp_path_factory.mktemp("demo") / "dead-letters.jsonl"
     clock = FakeClock(START)
-    sink = RecordingSink(EventIntake(Ingestor(StatusRepository()), FileDeadLetters(dead_letters)), clock)
+    sink = RecordingSink(EventIntake(Ingestor(repository), FileDeadLetters(dead_letters)), clock)
     player = DemoPlayer(sink, clock=clock.time, wait=clock.wait)
 
     demo = player.play()
@@ -91,9 +92,10 @@ def played(
 @pytest.fixture
 def runs(played: Played, dynamodb_local: DynamoDBLocal) -> dict[str, RunDetail]:
     """Each promised run as GET /flows/{flow}/runs/{run_id} returns it, by story."""
-    models.bind(TABLE, host=dynamodb_local.endpoint, region="us-east-1")  # other tests bind their own tables
+    # Other tests bind their own tables.
+    bind_table(TableSettings(table_name=TABLE, dynamodb_endpoint=dynamodb_local.endpoint))
     queries = RunQueries(RunReader(), PageTokens(key_from_secret("demo")))
-    return {run.story: queries.run(run.flow, run.run_id) for run in played.demo.runs}
+    return {run.story: run_detail(queries.run(run.flow, run.run_id)) for run in played.demo.runs}
 
 
 def _ms(iso: str | None) -> int:

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from runwatch.store import models
+from runwatch.settings import TableSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from tests.fakes.receiver import Receiver
 
 
 @pytest.fixture
 def repository(table_name: str, dynamodb_local: DynamoDBLocal) -> StatusRepository:
-    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
-    return StatusRepository()
+    return bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint))
 
 
 class StreamReader:
@@ -68,3 +69,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def sleeps() -> list[float]:
     return []
+
+
+def table_variables() -> dict[str, str]:
+    """The variables naming the test's table (the table_name fixture sets them), for a settings model."""
+    return {name: os.environ[name] for name in ("TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB")}

@@ -14,7 +14,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from runwatch.config import settings
 from runwatch.notify.webhook import SIGNATURE_HEADER, verify
 from runwatch.services.ingest import Ingestor
 from runwatch.store.repository import StatusRepository
@@ -81,9 +80,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, table_name: str, receiver: Receiver) ->
             "NOTIFY_HTTP_ATTEMPTS": "2",
         }.items():
             monkeypatch.setenv(name, value)
-        settings.cache_clear()
         yield {"sqs": sqs, "queue": queue}
-    settings.cache_clear()
 
 
 def _load_handler() -> ModuleType:

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from runwatch.domain.alerts import Alert, alert_marker
-from runwatch.notify.wiring import build_local_notifier
 from runwatch.services.ingest import Ingestor
+from runwatch.settings import NotifierSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import build_local_notifier
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from runwatch_dev.local.table_from_template import DEFAULT_TEMPLATE, load_template
 from tests.fakes.receiver import Receiver
-from tests.integration.notify.conftest import StreamReader
+from tests.integration.notify.conftest import StreamReader, table_variables
 
 T0 = 1_795_000_000_000
 EVERYTHING = '{"rules": [{"match": {"types": ["run.failed", "run.timed_out", "run.aborted", "run.succeeded", "task.retrying", "task.stuck", "run.late"]}, "channels": ["webhook"]}]}'
@@ -79,11 +80,8 @@ def test_the_filter_passes_every_record_that_is_notified(
     records = stream.read()
     rules = tmp_path / "rules.json"
     rules.write_text(EVERYTHING)
-    notifier = build_local_notifier(
-        {"NOTIFY_WEBHOOK_URL": receiver.url("/hook"), "NOTIFY_RULES": str(rules)},
-        repository,
-        sleep=sleeps.append,
-    )
+    settings = {**table_variables(), "NOTIFY_WEBHOOK_URL": receiver.url("/hook"), "NOTIFY_RULES": str(rules)}
+    notifier = build_local_notifier(NotifierSettings.from_env(settings), sleep=sleeps.append)
     patterns = _patterns()
     passed = [r for r in records if any(_matches(p, r) for p in patterns)]
 

@@ -1,6 +1,6 @@
 """Runs ingested into DynamoDB Local, the table's stream read back with boto3, notifications to a live receiver.
 
-The notifier is built exactly as the local stack builds it (`build_local_notifier`), so these tests run the
+The notifier is built exactly as the local stack builds it (`wiring.build_local_notifier`), so these tests run the
 Lambda's code path on the records `dynamodbstreams.get_records` returns.
 """
 
@@ -17,29 +17,31 @@ from runwatch.domain.run_state import RunKey
 from runwatch.notify.rules import RulesError
 from runwatch.notify.slack_blocks import check_limits
 from runwatch.notify.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, verify
-from runwatch.notify.wiring import build_local_notifier
 from runwatch.services.ingest import Ingestor
 from runwatch.services.notify import Notifier
+from runwatch.settings import NotifierSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import build_local_notifier
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.receiver import Receiver
-from tests.integration.notify.conftest import StreamReader
+from tests.integration.notify.conftest import StreamReader, table_variables
 
 T0 = 1_795_000_000_000
 SECRET = "local-signing-key"
 
 
-def _notifier(
-    receiver: Receiver, repository: StatusRepository, sleeps: list[float], slack: bool = True, **env: str
-) -> Notifier:
+def _notifier(receiver: Receiver, sleeps: list[float], slack: bool = True, **env: str) -> Notifier:
     settings = {
+        **table_variables(),
         "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
         "NOTIFY_WEBHOOK_SECRET": SECRET,
         "DASHBOARD_URL": "http://127.0.0.1:8080/",
         **({"NOTIFY_SLACK_URL": receiver.url("/slack/T000/B000/token")} if slack else {}),
         **env,
     }
-    return build_local_notifier(settings, repository, sleep=sleeps.append, monotonic=lambda: 0.0)
+    return build_local_notifier(
+        NotifierSettings.from_env(settings), sleep=sleeps.append, monotonic=lambda: 0.0
+    )
 
 
 def _ingest(repository: StatusRepository, spec: RunSpec) -> None:
@@ -55,7 +57,7 @@ def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
     spec.outcomes = {"train": {17: ["user_code"]}}
     _ingest(repository, spec)
     records = stream.read()
-    notifier = _notifier(receiver, repository, sleeps)
+    notifier = _notifier(receiver, sleeps)
 
     failures = notifier.handle_stream_records(records)
 
@@ -88,7 +90,7 @@ def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
     assert notifier.handle_stream_records(again) == []
     assert len(receiver.requests) == 2
     # A fresh notifier (a new Lambda container, a restarted local stack) agrees: the markers are in the table.
-    assert _notifier(receiver, repository, sleeps).handle_stream_records(records) == []
+    assert _notifier(receiver, sleeps).handle_stream_records(records) == []
     assert len(receiver.requests) == 2
 
 
@@ -98,7 +100,7 @@ def test_a_failed_send_is_reported_and_sent_when_the_record_comes_back(
     spec = RunSpec("SmallFlow", "2", fanout=2, max_retries=0, start_ms=T0, outcomes={"train": {0: ["oom"]}})
     _ingest(repository, spec)
     records = stream.read()
-    notifier = _notifier(receiver, repository, sleeps, slack=False, NOTIFY_HTTP_ATTEMPTS="2")
+    notifier = _notifier(receiver, sleeps, slack=False, NOTIFY_HTTP_ATTEMPTS="2")
     receiver.script(500, 503)
 
     failures = notifier.handle_stream_records(records)
@@ -126,7 +128,7 @@ def test_a_receiver_that_hangs_past_the_timeout_fails_the_record(
         RunSpec("SlowFlow", "3", fanout=1, max_retries=0, start_ms=T0, outcomes={"end": {0: ["user_code"]}}),
     )
     notifier = _notifier(
-        receiver, repository, sleeps, slack=False, NOTIFY_HTTP_ATTEMPTS="1", NOTIFY_HTTP_TIMEOUT_SECONDS="0.2"
+        receiver, sleeps, slack=False, NOTIFY_HTTP_ATTEMPTS="1", NOTIFY_HTTP_TIMEOUT_SECONDS="0.2"
     )
     receiver.script("hang")
 
@@ -148,7 +150,7 @@ def test_retries_after_infrastructure_failures_and_successes_are_opt_in(
     _ingest(repository, spec)
     records = stream.read()
 
-    assert _notifier(receiver, repository, sleeps).handle_stream_records(records) == []
+    assert _notifier(receiver, sleeps).handle_stream_records(records) == []
     assert receiver.requests == [], "without rules a success and a retry are quiet"
 
     rules = tmp_path / "rules.yaml"
@@ -159,7 +161,7 @@ def test_retries_after_infrastructure_failures_and_successes_are_opt_in(
         "  - match: {types: [run.succeeded], tags: []}\n"
         "    channels: [slack]\n"
     )
-    notifier = _notifier(receiver, repository, sleeps, NOTIFY_RULES=str(rules))
+    notifier = _notifier(receiver, sleeps, NOTIFY_RULES=str(rules))
     assert notifier.handle_stream_records(records) == []
 
     retries = [r.json() for r in receiver.to("/hook")]
@@ -191,7 +193,7 @@ def test_a_sweeper_alert_marker_is_sent_once(
     assert not repository.claim_marker(*alert_marker(alert), detail=alert.to_json()), (
         "the sweeper raises it once"
     )
-    notifier = _notifier(receiver, repository, sleeps, slack=False)
+    notifier = _notifier(receiver, sleeps, slack=False)
 
     assert notifier.handle_stream_records(stream.read()) == []
 
@@ -212,7 +214,7 @@ def test_a_malformed_alert_marker_is_reported_not_dropped(
     stream.read()  # nothing else in the table
     repository.claim_marker("alert", "F#2", "run.late#duration", detail="{not json")
 
-    (failure,) = _notifier(receiver, repository, sleeps).handle_stream_records(stream.read())
+    (failure,) = _notifier(receiver, sleeps).handle_stream_records(stream.read())
 
     assert "alert marker run.late#duration has no valid detail" in failure.reason
     assert receiver.requests == []
@@ -227,4 +229,4 @@ def test_a_bad_rules_file_stops_the_local_notifier_at_start(
     )
 
     with pytest.raises(RulesError, match=r"rules.json: rule 1, channels\[0\]: unknown channel 'teams'"):
-        _notifier(receiver, repository, sleeps, NOTIFY_RULES=str(rules))
+        _notifier(receiver, sleeps, NOTIFY_RULES=str(rules))

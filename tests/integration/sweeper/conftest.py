@@ -12,12 +12,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from runwatch.config import SweeperSettings
 from runwatch.services.ingest import Ingestor
 from runwatch.services.sweep import Sweeper
-from runwatch.store import models
+from runwatch.settings import SweepThresholds, TableSettings
 from runwatch.store.active import SweepReads
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import bind_table
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -48,8 +48,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def repository(table_name: str, dynamodb_local: DynamoDBLocal, clock: Clock) -> StatusRepository:
-    models.bind(table_name, host=dynamodb_local.endpoint, region="us-east-1")
-    return StatusRepository(clock=clock)
+    return bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint), clock)
 
 
 @pytest.fixture
@@ -76,7 +75,7 @@ def make_sweeper(
         reads=SweepReads(),
         store=repository,
         ingestor=Ingestor(repository),
-        settings=SweeperSettings(**settings),
+        settings=SweepThresholds(**settings),
         jobs=jobs,
         executions=executions,
     )

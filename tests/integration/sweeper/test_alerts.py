@@ -24,7 +24,7 @@ BLOCKED = (
 
 def _alerts(repository: StatusRepository, flow: str, run_id: str) -> dict[str, Alert]:
     markers = repository.markers(ALERT_MARKER_KIND, alert_subject(flow, run_id))
-    return {m.sk: Alert.from_json(m.detail or "") for m in markers}
+    return {m.what: Alert.from_json(m.detail or "") for m in markers}
 
 
 def _ms(iso: str) -> int:

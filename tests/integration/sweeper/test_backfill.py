@@ -12,7 +12,8 @@ from runwatch.domain.run_state import RunKey
 from runwatch.events.described import batch_job_event, execution_event
 from runwatch.services.backfill import Backfill
 from runwatch.services.ingest import Ingestor
-from runwatch.store.models import TableItem, run_pk
+from runwatch.store.keys import run_pk
+from runwatch.store.models import TableItem
 from runwatch.store.repository import StatusRepository
 from runwatch_dev.cli import main
 from runwatch_dev.local.synth import RunSpec

@@ -6,14 +6,14 @@ import importlib.util
 import time
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any
 
+import boto3
 import pytest
 
-from runwatch.config import SweeperSettings, settings, sweeper_settings
 from runwatch.services.ingest import Ingestor
-from runwatch.services.sweep import build_sweeper
+from runwatch.settings import SweeperSettings
 from runwatch.store.repository import StatusRepository
+from runwatch.wiring import build_sweeper
 from runwatch_dev.local.synth import EventFactory, RunSpec
 
 APP = Path(__file__).resolve().parents[3] / "functions" / "sweeper" / "app.py"
@@ -38,18 +38,7 @@ def _load_handler() -> ModuleType:
     return module
 
 
-@pytest.fixture
-def fresh_settings(table_name: str) -> Any:
-    settings.cache_clear()
-    sweeper_settings.cache_clear()
-    yield
-    settings.cache_clear()
-    sweeper_settings.cache_clear()
-
-
-def test_handler_sweeps_the_configured_table(
-    fresh_settings: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_handler_sweeps_the_configured_table(table_name: str, capsys: pytest.CaptureFixture[str]) -> None:
     # Given a task RUNNABLE for an hour (by the wall clock, which is what the handler uses)
     now = int(time.time() * 1000)
     spec = RunSpec(flow="HandlerFlow", run_id="1795000000000099")
@@ -82,7 +71,10 @@ def test_handler_sweeps_the_configured_table(
     assert '"sweep_stuck_alerts"' in capsys.readouterr().out  # the EMF metrics blob
 
 
-def test_reconcile_on_builds_the_aws_readers(fresh_settings: None) -> None:
-    sweeper = build_sweeper(SweeperSettings(reconcile="on"), lambda: 0)
+def test_reconcile_on_builds_the_aws_readers(table_name: str) -> None:
+    on = SweeperSettings(table_name=table_name, reconcile="on")
+    sweeper = build_sweeper(on, boto3.client, clock=lambda: 0)
     assert sweeper.jobs is not None and sweeper.executions is not None
-    assert build_sweeper(SweeperSettings(reconcile="auto"), lambda: 0).jobs is None
+    # auto: the tests' placeholder credentials are not real ones
+    auto = SweeperSettings(table_name=table_name, reconcile="auto")
+    assert build_sweeper(auto, boto3.client, clock=lambda: 0).jobs is None

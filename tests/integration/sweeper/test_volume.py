@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from runwatch.config import SweeperSettings
 from runwatch.domain.run_state import RunKey, RunState, run_observation_of_task
 from runwatch.events.batch import observe_job
 from runwatch.events.envelope import parse_event
 from runwatch.events.models import BatchJobStateChangeEvent
 from runwatch.services.ingest import Ingestor
 from runwatch.services.sweep import Sweeper
+from runwatch.settings import SweepThresholds
 from runwatch.store import models
 from runwatch.store.active import SweepReads
 from runwatch.store.models import TaskItem
@@ -142,7 +142,7 @@ def test_sweep_figures_for_1000_active_tasks(
         }
 
     def sweeper(jobs: Any = None) -> Sweeper:
-        return Sweeper(SweepReads(), repository, Ingestor(repository), SweeperSettings(), jobs=jobs)
+        return Sweeper(SweepReads(), repository, Ingestor(repository), SweepThresholds(), jobs=jobs)
 
     quiet = sweeper()
     measure("first sweep, no reconciliation (raises 400 stuck alerts)", quiet, T0 + 31 * MINUTE)

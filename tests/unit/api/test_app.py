@@ -6,16 +6,20 @@ The queries are a fake passed to create_app, so each test says exactly what the 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from runwatch.api.app import create_app
 from runwatch.api.etag import matches, strong_etag
-from runwatch.api.pagination import InvalidToken
-from runwatch.api.schemas import FlowPage, RunDetail, RunPage, RunSummary
-from runwatch.services.queries import RunNotFound
+from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.task_state import Failure
+from runwatch.paging import InvalidToken
+from runwatch.services.queries import FlowLastRun, Listing, RunNotFound, RunWithSteps
 from runwatch.store.repository import StoreUnavailable
+from runwatch.store.run_queries import RunFilter
 from tests.unit.api.rest import Reply, call, rest_event
 
 SUMMARY: dict[str, Any] = {
@@ -36,6 +40,16 @@ SUMMARY: dict[str, Any] = {
     "state_machine": None,
 }
 SECRET = "s3cr3t-table-internals"
+# The run SUMMARY describes, as the service hands it out.
+RUN = RunState(
+    key=RunKey("TrainFlow", "17"),
+    orchestrator="batch",
+    user="alice",
+    tags=("team:ml",),
+    region="us-east-1",
+    account="123456789012",
+    first_seen_at=int(datetime.fromisoformat("2026-11-26T18:55:53.130+00:00").timestamp() * 1000),
+)
 
 
 class FakeQueries:
@@ -44,30 +58,26 @@ class FakeQueries:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.calls: list[tuple[Any, ...]] = []
-        self.runs = [RunSummary.model_validate(SUMMARY)]
+        self.listed = [RUN]
 
     def _answer(self, *call: Any) -> None:
         self.calls.append(call)
         if self.error is not None:
             raise self.error
 
-    def recent_runs(self, status: str | None, limit: int, next_token: str | None) -> RunPage:
-        self._answer("recent_runs", status, limit, next_token)
-        return RunPage(runs=self.runs, next_token=None)
+    def runs(self, where: RunFilter, limit: int, next_token: str | None) -> Listing[RunState]:
+        self._answer("runs", where, limit, next_token)
+        return Listing(self.listed, "next" if where.flow else None)
 
-    def flow_runs(self, flow: str, status: str | None, limit: int, next_token: str | None) -> RunPage:
-        self._answer("flow_runs", flow, status, limit, next_token)
-        return RunPage(runs=self.runs, next_token="next")
-
-    def flows(self, limit: int, next_token: str | None) -> FlowPage:
+    def flows(self, limit: int, next_token: str | None) -> Listing[FlowLastRun]:
         self._answer("flows", limit, next_token)
-        return FlowPage(flows=[], next_token=None)
+        return Listing([], None)
 
-    def run(self, flow: str, run_id: str) -> RunDetail:
+    def run(self, flow: str, run_id: str) -> RunWithSteps:
         self._answer("run", flow, run_id)
         if run_id == "404":
             raise RunNotFound(flow, run_id)
-        return RunDetail.model_validate({**SUMMARY, "steps": []})
+        return RunWithSteps(RUN, [])
 
 
 def _get(target: str, queries: FakeQueries | None = None, headers: dict[str, str] | None = None) -> Reply:
@@ -93,8 +103,8 @@ def test_defaults_reach_the_service() -> None:
     )
     assert _get("/flows", queries).status == 200
     assert queries.calls == [
-        ("recent_runs", None, 25, None),
-        ("flow_runs", "demo.prod.FanoutFlow", "failed", 100, "a.b"),
+        ("runs", RunFilter(), 25, None),
+        ("runs", RunFilter(flow="demo.prod.FanoutFlow", status="failed"), 100, "a.b"),
         ("flows", 25, None),
     ]
 
@@ -182,8 +192,9 @@ def test_store_outage_is_503_with_retry_after() -> None:
 
 def test_invalid_response_is_500_not_a_validation_dump() -> None:
     class Broken(FakeQueries):
-        def recent_runs(self, status: str | None, limit: int, next_token: str | None) -> Any:
-            return {"runs": [{**SUMMARY, "status": SECRET}], "next_token": None}
+        def runs(self, where: RunFilter, limit: int, next_token: str | None) -> Listing[RunState]:
+            failure = Failure(1, "train", "2", 0, failure_class=SECRET, status_reason=None, exit_code=None)
+            return Listing([replace(RUN, failures=(failure,))], None)
 
     reply = _get("/runs", Broken())
     assert reply.status == 500
@@ -210,7 +221,7 @@ def test_etag_follows_the_body() -> None:
     queries = FakeQueries()
     app = create_app(queries)  # type: ignore[arg-type]
     before = call(app, "/runs").headers["ETag"]
-    queries.runs = [RunSummary.model_validate({**SUMMARY, "status": "succeeded"})]
+    queries.listed = [replace(RUN, end_succeeded_at=RUN.first_seen_at)]
     after = call(app, "/runs", {"If-None-Match": before})
     assert after.status == 200 and after.headers["ETag"] != before
 

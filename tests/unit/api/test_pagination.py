@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runwatch.api.pagination import (
+from runwatch.paging import (
     DEFAULT_MAX_AGE_SECONDS,
     InvalidToken,
     PageTokens,

@@ -1,4 +1,4 @@
-"""Run detail assembly: step status aggregation, step and task order, and the mapping of stored items."""
+"""Run detail assembly: step status aggregation, step and task order (domain), and the mapping to the API."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import itertools
 import pytest
 
 from runwatch.api import schemas
+from runwatch.api.mapping import failure_of, step_of
 from runwatch.domain import vocab
-from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
-from runwatch.services.queries import build_steps, failure_of, natural_key, step_status
-from runwatch.store.models import FailureAttribute
+from runwatch.domain.steps import STEP_STATUSES, build_steps, natural_key, step_status
+from runwatch.domain.task_state import AttemptState, Failure, TaskKey, TaskState
 
 T0 = 1_795_000_000_000
 
@@ -85,7 +85,7 @@ def test_tasks_sort_by_split_index_then_natural_task_id() -> None:
         _task("train", "8", "SUCCEEDED", split=0),
     ]
     (step,) = build_steps(items)
-    assert [t.task_id for t in step.tasks] == ["8", "7", "9", "10", "a", "b"]
+    assert [t.key.task_id for t in step.tasks] == ["8", "7", "9", "10", "a", "b"]
 
 
 def test_natural_key_orders_numbers_numerically() -> None:
@@ -102,7 +102,7 @@ def test_steps_sort_by_first_creation_then_name() -> None:
         _task("b_side", "6", "SUCCEEDED", created=T0 + 100),
         _task("unseen", "7", created=None),  # no attempt created yet: last
     ]
-    assert [s.step for s in build_steps(items)] == ["start", "b_side", "train", "join", "end", "unseen"]
+    assert [s.name for s in build_steps(items)] == ["start", "b_side", "train", "join", "end", "unseen"]
 
 
 # -- mapping -----------------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_step_counts_and_attempt_fields() -> None:
         _task("train", "3", "SUCCEEDED", split=1),
         _task("train", "4", "FAILED", max_attempts=1, split=2, reason="Metaflow initiated job termination."),
     ]
-    (step,) = build_steps(items)
+    (step,) = (step_of(s) for s in build_steps(items))
     assert step.status == "running"
     assert step.task_counts == {"running": 1, "succeeded": 1, "killed": 1}
     first = step.tasks[0]
@@ -137,8 +137,14 @@ def test_step_counts_and_attempt_fields() -> None:
 
 def test_failure_without_a_task_reads_as_nulls() -> None:
     failure = failure_of(
-        FailureAttribute(
-            at=T0, step="", task_id="", attempt=0, failure_class="timeout", status_reason="States.Timeout"
+        Failure(
+            at=T0,
+            step="",
+            task_id="",
+            attempt=0,
+            failure_class="timeout",
+            status_reason="States.Timeout",
+            exit_code=None,
         )
     )
     assert failure is not None
@@ -161,6 +167,7 @@ def test_failure_without_a_task_reads_as_nulls() -> None:
         (schemas.TaskStatus, vocab.TASK_STATUSES),
         (schemas.AttemptStatus, vocab.ATTEMPT_STATUSES),
         (schemas.FailureClass, vocab.FAILURE_CLASSES),
+        (schemas.StepStatus, STEP_STATUSES),
     ],
 )
 def test_schema_vocabularies_match_the_domain(literal: object, values: tuple[str, ...]) -> None:

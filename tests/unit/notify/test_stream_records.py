@@ -1,4 +1,4 @@
-"""Stream records in both shapes decode to the table's models; foreign or broken items are rejected."""
+"""Stream records in both shapes decode to domain objects; foreign or broken items are rejected."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runwatch.events.stream import UndecodableRecord, decode_record
+from runwatch.domain.markers import Marker
+from runwatch.domain.run_state import RunKey, RunState
 from runwatch.services.notify import Notifier, RejectedRecord
-from runwatch.store.models import MarkerItem, RunItem
 from runwatch.store.repository import StatusRepository
+from runwatch.store.stream import UndecodableRecord, decode_record
 
 RUN_IMAGE = {
     "pk": {"S": "RUN#F#1"},
@@ -21,7 +22,21 @@ RUN_IMAGE = {
     "run_id": {"S": "1"},
     "orchestrator": {"S": "batch"},
     "tags": {"L": [{"S": "team:ml"}]},
+    "failures": {
+        "L": [
+            {
+                "M": {
+                    "at": {"N": "5"},
+                    "step": {"S": "train"},
+                    "task_id": {"S": "2"},
+                    "attempt": {"N": "0"},
+                    "failure_class": {"S": "oom"},
+                }
+            }
+        ]
+    },
 }
+RUNNING_IMAGE = {**RUN_IMAGE, "status": {"S": "running"}, "failures": {"L": []}}
 
 
 def _record(new: dict, old: dict | None = None, when: object = 1_795_000_000.0) -> dict:
@@ -37,14 +52,13 @@ def _record(new: dict, old: dict | None = None, when: object = 1_795_000_000.0) 
 
 
 def test_lambda_and_boto3_shapes_decode_alike() -> None:
-    from_lambda = decode_record(_record(RUN_IMAGE, {**RUN_IMAGE, "status": {"S": "running"}}))
-    from_boto3 = decode_record(
-        _record(RUN_IMAGE, {**RUN_IMAGE, "status": {"S": "running"}}, datetime.now(tz=UTC))
-    )
+    from_lambda = decode_record(_record(RUN_IMAGE, RUNNING_IMAGE))
+    from_boto3 = decode_record(_record(RUN_IMAGE, RUNNING_IMAGE, datetime.now(tz=UTC)))
 
     for change in (from_lambda, from_boto3):
-        assert isinstance(change.new, RunItem) and isinstance(change.old, RunItem)
-        assert (change.old.status, change.new.status, change.new.tags) == ("running", "failed", ["team:ml"])
+        assert isinstance(change.new, RunState) and isinstance(change.old, RunState)
+        assert change.new.key == RunKey("F", "1")
+        assert (change.old.status, change.new.status, change.new.tags) == ("running", "failed", ("team:ml",))
         assert change.sequence_number == "42" and change.event_name == "MODIFY"
 
 
@@ -55,11 +69,11 @@ def test_markers_decode_and_removals_have_no_new_image() -> None:
         "kind": {"S": "marker"},
         "created_at": {"N": "1"},
     }
-    assert isinstance(decode_record(_record(marker)).new, MarkerItem)
+    assert decode_record(_record(marker)).new == Marker("alert", "F#1", "run.late#x", created_at=1)
 
     removal = {"eventName": "REMOVE", "dynamodb": {"OldImage": marker, "SequenceNumber": "9"}}
     change = decode_record(removal)
-    assert change.new is None and isinstance(change.old, MarkerItem)
+    assert change.new is None and isinstance(change.old, Marker)
 
 
 def test_an_unknown_kind_is_undecodable_and_the_notifier_rejects_it() -> None:

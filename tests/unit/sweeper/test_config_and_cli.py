@@ -1,4 +1,6 @@
-"""Sweeper settings from the environment, credential detection, and the command line's small parts."""
+"""Credential detection (RECONCILE=auto) and the backfill command line's small parts.
+
+The sweeper's settings are tested with the others in tests/unit/test_settings.py."""
 
 from __future__ import annotations
 
@@ -9,61 +11,7 @@ from typing import Any
 import pytest
 
 from runwatch.aws.session import aws_credentials_configured
-from runwatch.config import ConfigError, SweeperSettings
-from runwatch.domain.lateness import Deadline
 from runwatch_dev.cli import StderrProgress, main, parse_duration
-
-
-def test_defaults_match_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "STUCK_AFTER_MINUTES",
-        "ABANDONED_AFTER_HOURS",
-        "LATE_FACTOR",
-        "LATE_FLOOR_MINUTES",
-        "DEADLINES",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    settings = SweeperSettings.from_env()
-    assert (
-        settings.stuck_after_minutes,
-        settings.reconcile_after_minutes,
-        settings.abandoned_after_hours,
-    ) == (30, 15, 12)
-    assert (settings.late_factor, settings.late_floor_minutes, settings.deadlines, settings.reconcile) == (
-        3.0,
-        30,
-        {},
-        "auto",
-    )
-    assert settings.sweep_interval_seconds == 60
-
-
-def test_settings_are_read_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STUCK_AFTER_MINUTES", "45")
-    monkeypatch.setenv("LATE_FACTOR", "2.5")
-    monkeypatch.setenv("DEADLINES", '{"ScoringFlow": "06:00"}')
-    monkeypatch.setenv("RECONCILE", "OFF")
-    settings = SweeperSettings.from_env()
-    assert (settings.stuck_after_minutes, settings.late_factor, settings.reconcile) == (45, 2.5, "off")
-    assert settings.deadlines == {"ScoringFlow": Deadline("ScoringFlow", 6, 0)}
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("STUCK_AFTER_MINUTES", "0", "STUCK_AFTER_MINUTES must be at least 1"),
-        ("LATE_FACTOR", "fast", "LATE_FACTOR must be a number"),
-        ("LATE_FACTOR", "0.5", "LATE_FACTOR must be at least 1"),
-        ("DEADLINES", '{"F": "noon"}', "DEADLINES"),
-        ("RECONCILE", "sometimes", "RECONCILE must be one of auto, on, off"),
-    ],
-)
-def test_bad_settings_name_the_variable(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
-) -> None:
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError, match=message):
-        SweeperSettings.from_env()
 
 
 class _Session:

@@ -9,12 +9,12 @@ import pytest
 
 from runwatch.aws.batch_jobs import BatchUnavailable
 from runwatch.aws.executions import ExecutionsUnavailable
-from runwatch.config import SweeperSettings
 from runwatch.domain.lateness import parse_deadlines
 from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.events.envelope import RejectedEvent
 from runwatch.services.sweep import Sweeper
+from runwatch.settings import SweepThresholds
 from runwatch.store.repository import StoreUnavailable
 
 MINUTE = 60_000
@@ -140,7 +140,7 @@ def _job_answer(task: TaskState, status: str) -> dict[str, Any]:
 
 def _sweeper(reads: Reads, sink: Sink | None = None, **kwargs: Any) -> tuple[Sweeper, Markers, Sink]:
     markers, sink = Markers(), sink or Sink()
-    settings = SweeperSettings(**kwargs.pop("settings", {}))
+    settings = SweepThresholds(**kwargs.pop("settings", {}))
     return Sweeper(reads=reads, store=markers, ingestor=sink, settings=settings, **kwargs), markers, sink
 
 

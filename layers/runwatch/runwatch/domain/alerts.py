@@ -15,7 +15,7 @@ TASK_STUCK: Final = "task.stuck"
 RUN_LATE: Final = "run.late"
 ALERT_TYPES: Final = (TASK_STUCK, RUN_LATE)
 
-# Marker kind of alerts: their partition is store.models.marker_pk(ALERT_MARKER_KIND, alert_subject(...)).
+# Marker kind of alerts: claimed as (ALERT_MARKER_KIND, alert_subject(...), alert_marker_sk(...)).
 ALERT_MARKER_KIND: Final = "alert"
 
 

@@ -159,6 +159,16 @@ class HttpSender:
     clock: Callable[[], float] = time.time
     limiter: RateLimiter | None = None
 
+    def _asked_wait(self, response: Response, destination: str, last: str) -> float | None:
+        """The Retry-After wait of a retryable answer (None: back off as usual); raises when it is not
+        worth retrying: a final status, or a wait longer than the policy allows."""
+        if response.status not in RETRYABLE_STATUSES:
+            raise DeliveryFailed(destination, last, retryable=False)
+        delay = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
+        if delay is not None and delay > self.policy.max_wait:
+            raise DeliveryFailed(destination, f"{last}, asked to wait {delay:g}s")
+        return delay
+
     def post(self, url: str, body: bytes, headers: Callable[[], Mapping[str, str]]) -> Response:
         destination = redact(url)
         last = "no attempt made"
@@ -175,12 +185,8 @@ class HttpSender:
                 if 200 <= response.status < 300:
                     return response
                 last = f"HTTP {response.status}"
-                if response.status not in RETRYABLE_STATUSES:
-                    raise DeliveryFailed(destination, last, retryable=False)
-                delay = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
+                delay = self._asked_wait(response, destination, last)
                 if delay is not None:
-                    if delay > self.policy.max_wait:
-                        raise DeliveryFailed(destination, f"{last}, asked to wait {delay:g}s")
                     if attempt < self.policy.attempts:
                         logger.info(
                             "delivery deferred", destination=destination, status=response.status, wait=delay

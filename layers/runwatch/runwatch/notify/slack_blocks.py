@@ -7,6 +7,7 @@ limit here and `check_limits` states the limits the renderer promises (the tests
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK
@@ -17,8 +18,8 @@ from runwatch.domain.notification_policy import (
     RUN_TIMED_OUT,
     TASK_RETRYING,
 )
+from runwatch.domain.times import iso
 from runwatch.notify.message import AttemptReport, Notification, format_duration
-from runwatch.store.records import iso
 
 MAX_BLOCKS: Final = 50
 MAX_HEADER: Final = 150
@@ -214,6 +215,61 @@ def _text_of(obj: Any) -> str:
     return str(obj.get("text", "")) if isinstance(obj, dict) else ""
 
 
+def _header_problems(where: str, block: dict[str, Any]) -> list[str]:
+    return [f"{where}: header text > {MAX_HEADER}"] if len(_text_of(block.get("text"))) > MAX_HEADER else []
+
+
+def _section_problems(where: str, block: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if "text" not in block and "fields" not in block:
+        problems.append(f"{where}: section without text or fields")
+    if len(_text_of(block.get("text"))) > MAX_SECTION_TEXT:
+        problems.append(f"{where}: section text > {MAX_SECTION_TEXT}")
+    fields = block.get("fields") or []
+    if len(fields) > MAX_FIELDS:
+        problems.append(f"{where}: {len(fields)} > {MAX_FIELDS} fields")
+    problems.extend(
+        f"{where}: field {i} > {MAX_FIELD_TEXT}"
+        for i, f in enumerate(fields)
+        if len(_text_of(f)) > MAX_FIELD_TEXT
+    )
+    return problems
+
+
+def _context_problems(where: str, block: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    elements = block.get("elements") or []
+    if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS:
+        problems.append(f"{where}: {len(elements)} context elements (1..{MAX_CONTEXT_ELEMENTS})")
+    problems.extend(
+        f"{where}: element {i} > {MAX_CONTEXT_TEXT}"
+        for i, e in enumerate(elements)
+        if len(_text_of(e)) > MAX_CONTEXT_TEXT
+    )
+    return problems
+
+
+def _actions_problems(where: str, block: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    elements = block.get("elements") or []
+    if not 0 < len(elements) <= MAX_ACTIONS:
+        problems.append(f"{where}: {len(elements)} actions (1..{MAX_ACTIONS})")
+    for i, element in enumerate(elements):
+        if len(_text_of(element.get("text"))) > MAX_BUTTON_TEXT:
+            problems.append(f"{where}: button {i} text > {MAX_BUTTON_TEXT}")
+        if len(str(element.get("url", ""))) > MAX_URL:
+            problems.append(f"{where}: button {i} url > {MAX_URL}")
+    return problems
+
+
+_BLOCK_CHECKS: dict[str, Callable[[str, dict[str, Any]], list[str]]] = {
+    "header": _header_problems,
+    "section": _section_problems,
+    "context": _context_problems,
+    "actions": _actions_problems,
+}
+
+
 def check_limits(payload: dict[str, Any]) -> list[str]:
     """Every Block Kit limit the payload breaks (empty when Slack will accept it)."""
     problems: list[str] = []
@@ -227,41 +283,6 @@ def check_limits(payload: dict[str, Any]) -> list[str]:
         problems.append(f"{len(blocks)} > {MAX_BLOCKS} blocks")
     for index, block in enumerate(blocks):
         where = f"blocks[{index}] ({block.get('type')})"
-        kind = block.get("type")
-        if kind == "header":
-            if len(_text_of(block.get("text"))) > MAX_HEADER:
-                problems.append(f"{where}: header text > {MAX_HEADER}")
-        elif kind == "section":
-            if "text" not in block and "fields" not in block:
-                problems.append(f"{where}: section without text or fields")
-            if len(_text_of(block.get("text"))) > MAX_SECTION_TEXT:
-                problems.append(f"{where}: section text > {MAX_SECTION_TEXT}")
-            fields = block.get("fields") or []
-            if len(fields) > MAX_FIELDS:
-                problems.append(f"{where}: {len(fields)} > {MAX_FIELDS} fields")
-            problems.extend(
-                f"{where}: field {i} > {MAX_FIELD_TEXT}"
-                for i, f in enumerate(fields)
-                if len(_text_of(f)) > MAX_FIELD_TEXT
-            )
-        elif kind == "context":
-            elements = block.get("elements") or []
-            if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS:
-                problems.append(f"{where}: {len(elements)} context elements (1..{MAX_CONTEXT_ELEMENTS})")
-            problems.extend(
-                f"{where}: element {i} > {MAX_CONTEXT_TEXT}"
-                for i, e in enumerate(elements)
-                if len(_text_of(e)) > MAX_CONTEXT_TEXT
-            )
-        elif kind == "actions":
-            elements = block.get("elements") or []
-            if not 0 < len(elements) <= MAX_ACTIONS:
-                problems.append(f"{where}: {len(elements)} actions (1..{MAX_ACTIONS})")
-            for i, element in enumerate(elements):
-                if len(_text_of(element.get("text"))) > MAX_BUTTON_TEXT:
-                    problems.append(f"{where}: button {i} text > {MAX_BUTTON_TEXT}")
-                if len(str(element.get("url", ""))) > MAX_URL:
-                    problems.append(f"{where}: button {i} url > {MAX_URL}")
-        else:
-            problems.append(f"{where}: block type not checked")
+        check = _BLOCK_CHECKS.get(block.get("type"))
+        problems.extend(check(where, block) if check else [f"{where}: block type not checked"])
     return problems

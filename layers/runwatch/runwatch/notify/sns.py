@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from runwatch.domain.times import iso
 from runwatch.notify.delivery import DeliveryFailed
 from runwatch.notify.message import Notification, format_duration
-from runwatch.store.records import iso
 
 MAX_SUBJECT: Final = 99  # SNS: fewer than 100 printable ASCII characters, no line breaks
 MAX_REASON: Final = 4000

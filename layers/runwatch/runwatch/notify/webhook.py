@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from runwatch.domain.times import iso
 from runwatch.notify.delivery import HttpSender
 from runwatch.notify.message import AttemptReport, Notification
 from runwatch.notify.secrets import Cached, Endpoint
-from runwatch.store.records import iso
 
 SIGNATURE_HEADER: Final = "X-Runwatch-Signature"
 DELIVERY_HEADER: Final = "X-Runwatch-Delivery"
@@ -92,7 +92,7 @@ def signature(secret: str, timestamp: int, raw_body: bytes) -> str:
 def verify(
     secret: str, header: str | None, raw_body: bytes, now: float, tolerance: int = DEFAULT_TOLERANCE_SECONDS
 ) -> bool:
-    """The receiver's check (also in the README): a valid v1 signature made less than `tolerance` ago."""
+    """The receiver's check (also in docs/notifications.md): a valid v1 signature made less than `tolerance` ago."""
     if not header:
         return False
     parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)

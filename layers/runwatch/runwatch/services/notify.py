@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, Final, Protocol
 
 from runwatch.domain.alerts import ALERT_MARKER_KIND, Alert, alert_type_of_sk
+from runwatch.domain.markers import Marker
 from runwatch.domain.notification_policy import (
     TASK_RETRYING,
     RoutingRules,
@@ -28,19 +29,16 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import TaskKey, TaskState
-from runwatch.events.stream import StreamChange, UndecodableRecord, decode_record, sequence_number
 from runwatch.notify.delivery import DeliveryFailed
 from runwatch.notify.links import LinkBuilder
 from runwatch.notify.message import Notification, compose_alert, compose_retry, compose_run, stand_in_run
 from runwatch.notify.secrets import SecretUnavailable
 from runwatch.observability import logger
-from runwatch.store.models import MarkerItem, RunItem, TaskItem, marker_pk
-from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.repository import StatusRepository
+from runwatch.store.stream import StreamChange, UndecodableRecord, decode_record, sequence_number
 
 NOTIFY_MARKER_KIND: Final = "notify"
 NOTIFY_MARKER_TTL_DAYS: Final = 30
-_ALERT_PK_PREFIX: Final = marker_pk(ALERT_MARKER_KIND, "")
 
 
 class Channel(Protocol):
@@ -146,23 +144,18 @@ class Notifier:
     # -- what a change calls for -----------------------------------------------------------------------
     def _due(self, change: StreamChange) -> list[_Due]:
         new = change.new
-        if isinstance(new, RunItem):
-            return self._run_due(change.old if isinstance(change.old, RunItem) else None, new)
-        if isinstance(new, TaskItem):
-            return self._retry_due(change.old if isinstance(change.old, TaskItem) else None, new)
-        if (
-            isinstance(new, MarkerItem)
-            and change.event_name == "INSERT"
-            and new.pk.startswith(_ALERT_PK_PREFIX)
-        ):
+        if isinstance(new, RunState):
+            return self._run_due(change.old if isinstance(change.old, RunState) else None, new)
+        if isinstance(new, TaskState):
+            return self._retry_due(change.old if isinstance(change.old, TaskState) else None, new)
+        if isinstance(new, Marker) and change.event_name == "INSERT" and new.kind == ALERT_MARKER_KIND:
             return self._alert_due(new)
         return []
 
-    def _run_due(self, old: RunItem | None, new: RunItem) -> list[_Due]:
-        notification_type = run_notification_type(old.status if old else None, new.status)
+    def _run_due(self, old: RunState | None, run: RunState) -> list[_Due]:
+        notification_type = run_notification_type(old.status if old else None, run.status)
         if notification_type is None:
             return []
-        run = run_from_item(new)
         key = run_transition_key(notification_type, run.execution.redrive_count if run.execution else 0)
 
         def compose() -> Notification:
@@ -181,9 +174,8 @@ class Notifier:
             )
         ]
 
-    def _retry_due(self, old: TaskItem | None, new: TaskItem) -> list[_Due]:
-        task = task_from_item(new)
-        attempts = newly_retried_attempts(task_from_item(old) if old else None, task)
+    def _retry_due(self, old: TaskState | None, task: TaskState) -> list[_Due]:
+        attempts = newly_retried_attempts(old, task)
         if not attempts:
             return []
         run = self._run_or_stand_in(task.key.flow, task.key.run_id, task.orchestrator)
@@ -195,19 +187,19 @@ class Notifier:
             due.append(_Due(key, run.key, _subject(TASK_RETRYING, run, attempt.failure_class), compose))
         return due
 
-    def _alert_due(self, marker: MarkerItem) -> list[_Due]:
-        if alert_type_of_sk(marker.sk) is None:
+    def _alert_due(self, marker: Marker) -> list[_Due]:
+        if alert_type_of_sk(marker.what) is None:
             return []
         try:
             alert = Alert.from_json(marker.detail or "")
         except (ValueError, KeyError, TypeError) as error:
-            raise RejectedRecord(f"alert marker {marker.sk} has no valid detail: {error}") from None
+            raise RejectedRecord(f"alert marker {marker.what} has no valid detail: {error}") from None
         run = self._run_or_stand_in(alert.flow, alert.run_id)
         task: TaskState | None = None
         if alert.step and alert.task_id:
             loaded = self.repo.load_task(TaskKey(alert.flow, alert.run_id, alert.step, alert.task_id))
             task = loaded.state if loaded else None
-        key = marker.sk
+        key = marker.what
         compose = partial(compose_alert, key, alert, run, task, self.links)
         return [_Due(key, run.key, _subject(alert.type, run, None), compose)]
 

@@ -19,9 +19,6 @@ from typing import Any, Final, Protocol
 
 from runwatch.aws.batch_jobs import BatchUnavailable, JobDescriber
 from runwatch.aws.executions import ExecutionDescriber, ExecutionsUnavailable
-from runwatch.aws.session import aws_credentials_configured, aws_readers
-from runwatch.config import Settings, SweeperSettings, sweeper_settings
-from runwatch.config import settings as load_settings
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK, Alert, alert_marker
 from runwatch.domain.lateness import late_threshold, met_deadline, minutes, p95
 from runwatch.domain.run_state import RunKey, RunState
@@ -30,11 +27,9 @@ from runwatch.domain.task_state import TaskState
 from runwatch.domain.vocab import ORCHESTRATOR_SFN
 from runwatch.events.described import batch_job_event, execution_event
 from runwatch.events.envelope import RejectedEvent
-from runwatch.services.ingest import APPLIED, Counters, Ingestor
+from runwatch.services.ingest import APPLIED, Counters
 from runwatch.services.lru import LRU
-from runwatch.store import models
-from runwatch.store.active import SweepReads
-from runwatch.store.repository import StatusRepository
+from runwatch.settings import SweepThresholds
 
 MINUTE_MS: Final = 60_000
 HOUR_MS: Final = 60 * MINUTE_MS
@@ -134,7 +129,7 @@ class Sweeper:
         reads: ActiveReader,
         store: MarkerStore,
         ingestor: EventSink,
-        settings: SweeperSettings,
+        settings: SweepThresholds,
         jobs: JobDescriber | None = None,
         executions: ExecutionDescriber | None = None,
         logger: Log | None = None,
@@ -423,33 +418,4 @@ def _forgotten(task: TaskState, answers: _Answers, quiet_since: int) -> bool:
     current = task.current
     return bool(
         current and current.job_id in answers.missing_jobs and (task.last_event_at or 0) < quiet_since
-    )
-
-
-def build_sweeper(
-    config: SweeperSettings | None = None,
-    clock: Callable[[], int] | None = None,
-    *,
-    settings: Settings | None = None,
-    logger: Log | None = None,
-    counters: Counters | None = None,
-) -> Sweeper:
-    """A Sweeper on the configured table; it reconciles with AWS when RECONCILE says so (auto: credentials)."""
-    config = config or sweeper_settings()
-    table = settings or load_settings()
-    models.bind(table.table_name, host=table.dynamodb_endpoint, region=table.region)
-    repository = (
-        StatusRepository(table.retention_days, clock) if clock else StatusRepository(table.retention_days)
-    )
-    reconcile = config.reconcile == "on" or (config.reconcile == "auto" and aws_credentials_configured())
-    jobs, executions = aws_readers(table.region) if reconcile else (None, None)
-    return Sweeper(
-        reads=SweepReads(),
-        store=repository,
-        ingestor=Ingestor(repository),
-        settings=config,
-        jobs=jobs,
-        executions=executions,
-        logger=logger,
-        counters=counters,
     )

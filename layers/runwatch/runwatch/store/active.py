@@ -11,8 +11,10 @@ from typing import Any
 
 from runwatch.domain.run_state import RunState
 from runwatch.domain.task_state import TaskState
-from runwatch.store.models import ACTIVE_RUN, ACTIVE_TASK, RunItem, TaskItem, flow_pk
-from runwatch.store.records import iso, run_from_item, task_from_item
+from runwatch.domain.times import iso
+from runwatch.store.keys import ACTIVE_RUN, ACTIVE_TASK, flow_pk
+from runwatch.store.models import RunItem, TaskItem
+from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.repository import guarded
 
 

@@ -1,15 +1,8 @@
-"""PynamoDB models of runwatch's single table. This module alone knows the key layout.
+"""PynamoDB models of runwatch's single table: item kinds, their attributes and the indexes.
 
-    run      pk RUN#<flow>#<run_id>   sk #RUN                        GSIs by_flow, recent, by_status, active
-    task     pk RUN#<flow>#<run_id>   sk TASK#<step>#<task_id>       GSIs active, by_queue (while pending)
-    flow     pk FLOWS                 sk <flow>
-    registry pk SM#<state machine arn> sk #SM
-    parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
-    marker   pk MARK#<kind>#<subject> sk <what>                      notification and sweeper markers
-
-One Query on a run's partition returns the run with all its tasks and attempts. The GSIs serve the run
-listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
-while they are active or pending, so they stay small.
+The keys these items are stored under are spelled in store/keys.py; the conversions between these items and
+the domain's states are in store/records.py. No code outside runwatch.store sees these classes: the store
+hands out domain states (RunState, TaskState, Marker) instead.
 """
 
 from __future__ import annotations
@@ -27,40 +20,6 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-
-RUN_SK = "#RUN"
-TASK_SK_PREFIX = "TASK#"
-ACTIVE_RUN = "ACTIVE#RUN"
-ACTIVE_TASK = "ACTIVE#TASK"
-RECENT_RUNS = "RUNS"
-
-
-def run_pk(flow: str, run_id: str) -> str:
-    return f"RUN#{flow}#{run_id}"
-
-
-def task_sk(step: str, task_id: str) -> str:
-    return f"{TASK_SK_PREFIX}{step}#{task_id}"
-
-
-def flow_pk(flow: str) -> str:
-    return f"FLOW#{flow}"
-
-
-def status_pk(status: str) -> str:
-    return f"STATUS#{status}"
-
-
-def queue_pk(queue_arn: str) -> str:
-    return f"QUEUE#{queue_arn}"
-
-
-def started_sk(started_iso: str, run_id: str) -> str:
-    return f"{started_iso}#{run_id}"
-
-
-def active_sk(at_iso: str, pk: str, sk: str) -> str:
-    return f"{at_iso}#{pk}#{sk}"
 
 
 class _Index(GlobalSecondaryIndex[Any]):
@@ -246,21 +205,6 @@ class MarkerItem(TableItem, discriminator="marker"):
 
     created_at = NumberAttribute()
     detail = UnicodeAttribute(null=True)
-
-
-FLOWS_PK = "FLOWS"
-
-
-def state_machine_pk(arn: str) -> str:
-    return f"SM#{arn}"
-
-
-def parked_pk(execution_arn: str) -> str:
-    return f"SFNEXEC#{execution_arn}"
-
-
-def marker_pk(kind: str, subject: str) -> str:
-    return f"MARK#{kind}#{subject}"
 
 
 def bind(table_name: str, host: str | None = None, region: str | None = None) -> None:

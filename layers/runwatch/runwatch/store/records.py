@@ -1,38 +1,39 @@
-"""Conversion between domain states and table items, including the derived, indexed attributes."""
+"""Conversion between domain states and table items, including the derived, indexed attributes.
+
+Readers and writers of the store convert here (run_queries.py also decodes task items from raw data, faster),
+so nothing outside runwatch.store handles a PynamoDB item.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from runwatch.domain.markers import Marker
 from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
 from runwatch.domain.task_state import AttemptState, Failure, TaskKey, TaskState
-from runwatch.store.models import (
+from runwatch.domain.times import iso
+from runwatch.store.keys import (
     ACTIVE_RUN,
     ACTIVE_TASK,
     RECENT_RUNS,
     RUN_SK,
-    AttemptAttribute,
-    ExecutionAttribute,
-    FailureAttribute,
-    RunItem,
-    TaskItem,
     active_sk,
     flow_pk,
+    marker_of_pk,
     queue_pk,
     run_pk,
     started_sk,
     status_pk,
     task_sk,
 )
+from runwatch.store.models import (
+    AttemptAttribute,
+    ExecutionAttribute,
+    FailureAttribute,
+    MarkerItem,
+    RunItem,
+    TaskItem,
+)
 
 DAY_SECONDS = 86_400
-
-
-def iso(ms: int | None) -> str | None:
-    """Epoch milliseconds -> ISO 8601 UTC with millisecond precision (sorts as text)."""
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def _failure_attr(failure: Failure) -> FailureAttribute:
@@ -235,3 +236,8 @@ def task_from_item(item: TaskItem) -> TaskState:
         last_event_at=_int(item.last_event_at),
         log_group=item.log_group,
     )
+
+
+def marker_from_item(item: MarkerItem) -> Marker:
+    kind, subject = marker_of_pk(item.pk)
+    return Marker(kind, subject, item.sk, int(item.created_at), item.detail)

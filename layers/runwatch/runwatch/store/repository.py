@@ -14,18 +14,14 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from runwatch.domain.markers import Marker
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import TaskKey, TaskState
-from runwatch.store.models import (
+from runwatch.domain.times import iso
+from runwatch.store.keys import (
     FLOWS_PK,
     RUN_SK,
-    FlowItem,
-    MarkerItem,
-    ParkedExecutionItem,
-    RunItem,
-    StateMachineItem,
-    TableItem,
-    TaskItem,
+    STATE_MACHINE_SK,
     marker_pk,
     parked_pk,
     queue_pk,
@@ -34,7 +30,16 @@ from runwatch.store.models import (
     state_machine_pk,
     task_sk,
 )
-from runwatch.store.records import iso, run_from_item, run_to_item, task_from_item, task_to_item
+from runwatch.store.models import (
+    FlowItem,
+    MarkerItem,
+    ParkedExecutionItem,
+    RunItem,
+    StateMachineItem,
+    TableItem,
+    TaskItem,
+)
+from runwatch.store.records import marker_from_item, run_from_item, run_to_item, task_from_item, task_to_item
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 PARKED_TTL_SECONDS = 7 * 86_400
@@ -148,7 +153,9 @@ class StatusRepository:
     # -- Step Functions state machines and parked execution events --------------------------------------
     def state_machine_flow(self, arn: str) -> tuple[bool, str | None]:
         """(known, flow): known with flow None means verified not Metaflow (for a day, then asked again)."""
-        item = guarded(lambda: _get(StateMachineItem, state_machine_pk(arn), "#SM", consistent=True))
+        item = guarded(
+            lambda: _get(StateMachineItem, state_machine_pk(arn), STATE_MACHINE_SK, consistent=True)
+        )
         if item is None:
             return False, None
         flow: str | None = item.flow  # null=True: PynamoDB's typing does not say so
@@ -158,7 +165,7 @@ class StatusRepository:
 
     def record_state_machine(self, arn: str, flow: str | None, source: str) -> None:
         item = StateMachineItem(
-            state_machine_pk(arn), "#SM", flow=flow, verdict_source=source, checked_at=self.clock()
+            state_machine_pk(arn), STATE_MACHINE_SK, flow=flow, verdict_source=source, checked_at=self.clock()
         )
         self._write(item.save)
 
@@ -198,7 +205,7 @@ class StatusRepository:
     def release_marker(self, kind: str, subject: str, what: str) -> None:
         self._write(lambda: MarkerItem(marker_pk(kind, subject), what).delete())
 
-    def markers(self, kind: str, subject: str) -> Iterator[MarkerItem]:
+    def markers(self, kind: str, subject: str) -> Iterator[Marker]:
         for item in guarded(lambda: list(MarkerItem.query(marker_pk(kind, subject)))):
             if isinstance(item, MarkerItem):
-                yield item
+                yield marker_from_item(item)

@@ -9,6 +9,9 @@ pages by the items it evaluates, not the ones it returns, so one request evaluat
 `filter_budget` items and then returns what it found with a position to go on from: a page may hold fewer
 runs than asked for, even none, while `next_key` is set. That keeps every request's cost bounded however
 rare the status is in that flow.
+
+Items leave as domain states (RunState, TaskState; a flow as the key of its newest run), so callers never
+see the table's items or keys.
 """
 
 from __future__ import annotations
@@ -22,21 +25,11 @@ from pynamodb.attributes import NumberAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import AttemptState, TaskState
-from runwatch.store.models import (
-    FLOWS_PK,
-    RECENT_RUNS,
-    RUN_SK,
-    AttemptAttribute,
-    FlowItem,
-    RunItem,
-    TableItem,
-    TaskItem,
-    flow_pk,
-    run_pk,
-    status_pk,
-)
-from runwatch.store.records import task_from_item
+from runwatch.store.keys import FLOWS_PK, RECENT_RUNS, RUN_SK, flow_pk, run_pk, status_pk
+from runwatch.store.models import AttemptAttribute, FlowItem, RunItem, TableItem, TaskItem
+from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.repository import guarded
 
 RawKey = dict[str, dict[str, str]]
@@ -57,6 +50,21 @@ class InvalidStartKey(ValueError):
 class Page[T]:
     items: list[T]
     next_key: Position | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs a listing holds. Each combination is served by one index: a new filter is a new field
+    here, its index in template.yaml and models.py, and its branch in `RunReader.runs`."""
+
+    flow: str | None = None
+    status: str | None = None
+
+    def describe(self) -> dict[str, str | None]:
+        """The listing this filter makes, as page positions are bound to it (see runwatch.paging)."""
+        if self.flow is None:
+            return {"list": "runs", "status": self.status}
+        return {"list": "flow_runs", "flow": self.flow, "status": self.status}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,15 @@ def task_state_from_raw(raw: Mapping[str, Any]) -> TaskState:
     return replace(task_from_item(item), attempts=attempts)
 
 
+def _run_from_raw(raw: dict[str, Any]) -> RunState:
+    return run_from_item(RunItem.from_raw_data(raw))
+
+
+def _newest_run_of_flow(raw: dict[str, Any]) -> RunKey:
+    item = FlowItem.from_raw_data(raw)
+    return RunKey(item.flow, item.last_run_id)
+
+
 def _raw_position(raw: Mapping[str, Any] | None) -> Position | None:
     if raw is None:
         return None
@@ -143,15 +160,23 @@ class RunReader:
         self.calls = 0  # DynamoDB requests made, for tests and benchmarks
 
     # -- run listings ------------------------------------------------------------------------------
-    def recent_runs(self, limit: int, start: Position | None = None) -> Page[RunItem]:
+    def runs_matching(self, where: RunFilter, limit: int, start: Position | None = None) -> Page[RunState]:
+        """One page of the runs `where` selects, newest first, from the index that serves it."""
+        if where.flow is not None:
+            return self.flow_runs(where.flow, limit, start, where.status)
+        if where.status is not None:
+            return self.runs_with_status(where.status, limit, start)
+        return self.recent_runs(limit, start)
+
+    def recent_runs(self, limit: int, start: Position | None = None) -> Page[RunState]:
         return self._runs(RunItem.recent_index, RECENT_RUNS, limit, start)
 
-    def runs_with_status(self, status: str, limit: int, start: Position | None = None) -> Page[RunItem]:
+    def runs_with_status(self, status: str, limit: int, start: Position | None = None) -> Page[RunState]:
         return self._runs(RunItem.by_status_index, status_pk(status), limit, start)
 
     def flow_runs(
         self, flow: str, limit: int, start: Position | None = None, status: str | None = None
-    ) -> Page[RunItem]:
+    ) -> Page[RunState]:
         return self._runs(RunItem.by_flow_index, flow_pk(flow), limit, start, status)
 
     def _runs(
@@ -161,7 +186,7 @@ class RunReader:
         limit: int,
         start: Position | None,
         status: str | None = None,
-    ) -> Page[RunItem]:
+    ) -> Page[RunState]:
         listing = _index_listing(index, partition)
         condition = RunItem.status == status if status is not None else None
 
@@ -175,12 +200,11 @@ class RunReader:
             )
             return _one_page(iterator.page_iter)
 
-        return self._collect(
-            call, listing, limit, start, RunItem.from_raw_data, filtered=condition is not None
-        )
+        return self._collect(call, listing, limit, start, _run_from_raw, filtered=condition is not None)
 
     # -- flows -------------------------------------------------------------------------------------
-    def flows(self, limit: int, start: Position | None = None) -> Page[FlowItem]:
+    def flows(self, limit: int, start: Position | None = None) -> Page[RunKey]:
+        """Flows by name, each as the key of its newest run."""
         hash_name, range_name = _table_key_names(FlowItem)
         listing = _Listing((hash_name, range_name), hash_name, FLOWS_PK)
 
@@ -188,23 +212,24 @@ class RunReader:
             iterator = FlowItem.query(FLOWS_PK, page_size=size, last_evaluated_key=start_key)
             return _one_page(iterator.page_iter)
 
-        return self._collect(call, listing, limit, start, FlowItem.from_raw_data, filtered=False)
+        return self._collect(call, listing, limit, start, _newest_run_of_flow, filtered=False)
 
-    def runs(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], RunItem]:
-        """Runs by (flow, run_id) in one BatchGetItem (at most 100 keys); missing runs are left out."""
+    def runs(self, keys: list[RunKey]) -> dict[RunKey, RunState]:
+        """Runs by key in one BatchGetItem (at most 100 keys); missing runs are left out."""
         if not keys:
             return {}
         self.calls += 1
-        wanted = list(dict.fromkeys(run_pk(flow, run_id) for flow, run_id in keys))
+        wanted = list(dict.fromkeys(run_pk(key.flow, key.run_id) for key in keys))
         items = guarded(lambda: list(RunItem.batch_get([(pk, RUN_SK) for pk in wanted])))
-        return {(i.flow, i.run_id): i for i in items if isinstance(i, RunItem)}
+        found = (run_from_item(i) for i in items if isinstance(i, RunItem))
+        return {run.key: run for run in found}
 
     # -- one run -------------------------------------------------------------------------------------
-    def run_with_tasks(self, flow: str, run_id: str) -> tuple[RunItem | None, list[TaskState]]:
+    def run_with_tasks(self, key: RunKey) -> tuple[RunState | None, list[TaskState]]:
         """The run and all its tasks: one Query of the run's partition (DynamoDB pages it when large)."""
-        run: RunItem | None = None
+        run: RunState | None = None
         tasks: list[TaskState] = []
-        pages = TableItem.query(run_pk(flow, run_id)).page_iter
+        pages = TableItem.query(run_pk(key.flow, key.run_id)).page_iter
         while True:
             self.calls += 1
             page = guarded(lambda: next(pages, None))
@@ -215,7 +240,7 @@ class RunReader:
                 if kind == _TASK_KIND:
                     tasks.append(task_state_from_raw(raw))
                 elif kind == _RUN_KIND:
-                    run = RunItem.from_raw_data(raw)
+                    run = _run_from_raw(raw)
             if pages.last_evaluated_key is None:
                 break
         return run, tasks

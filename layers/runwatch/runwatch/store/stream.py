@@ -1,4 +1,8 @@
-"""DynamoDB Streams record -> the table items before and after the change, decoded by the PynamoDB models.
+"""DynamoDB Streams record -> what the item was before and after the change, as domain objects.
+
+Images are decoded by the table's models (picked by `kind`) and handed out as domain states: a run as its
+RunState, a task as its TaskState, a marker as a Marker. Other kinds (flow entries, state machine verdicts,
+parked events) decode to None: nothing downstream reads them from the stream.
 
 Accepts both shapes of a record: the Lambda event's (`eventName`, `dynamodb.NewImage`, ...) and the one
 boto3's `dynamodbstreams.get_records` returns (the same keys; only the creation time's type differs and it
@@ -11,7 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runwatch.store.models import TableItem
+from runwatch.domain.markers import Marker
+from runwatch.domain.run_state import RunState
+from runwatch.domain.task_state import TaskState
+from runwatch.store.models import MarkerItem, RunItem, TableItem, TaskItem
+from runwatch.store.records import marker_from_item, run_from_item, task_from_item
+
+StoredState = RunState | TaskState | Marker
 
 
 class UndecodableRecord(ValueError):
@@ -22,22 +32,32 @@ class UndecodableRecord(ValueError):
 class StreamChange:
     event_name: str
     sequence_number: str
-    old: TableItem | None
-    new: TableItem | None
+    old: StoredState | None
+    new: StoredState | None
 
 
-def _decode(image: Mapping[str, Any] | None) -> TableItem | None:
+def _state_of(item: TableItem) -> StoredState | None:
+    if isinstance(item, RunItem):
+        return run_from_item(item)
+    if isinstance(item, TaskItem):
+        return task_from_item(item)
+    if isinstance(item, MarkerItem):
+        return marker_from_item(item)
+    return None
+
+
+def _decode(image: Mapping[str, Any] | None) -> StoredState | None:
     if not image:
         return None
     try:
-        return TableItem.from_raw_data(dict(image))
+        return _state_of(TableItem.from_raw_data(dict(image)))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         kind = image.get("kind", {}).get("S") if isinstance(image.get("kind"), Mapping) else None
         raise UndecodableRecord(f"cannot decode a {kind or 'kind-less'} item: {type(exc).__name__}") from None
 
 
 def decode_record(record: Mapping[str, Any]) -> StreamChange:
-    """Both images as model instances (RunItem, TaskItem, MarkerItem, ... picked by `kind`)."""
+    """Both images as domain objects (RunState, TaskState, Marker, picked by the item's `kind`)."""
     stream = record.get("dynamodb") or {}
     return StreamChange(
         event_name=str(record.get("eventName") or ""),

@@ -1,4 +1,7 @@
-"""Opaque page tokens: a DynamoDB position bound to the query it continues, signed with an HMAC.
+"""Opaque page tokens: a DynamoDB position bound to the listing it continues, signed with an HMAC.
+
+Shared by the queries service, which issues and reads tokens for its listings, and the API, which checks
+their shape and answers `InvalidToken` with a 400; it belongs to neither, so both import it from here.
 
 A token is `<payload>.<mac>`, both urlsafe base64 without padding. The payload is compact JSON holding a
 format version, a digest of the query (route, flow, status: never the page size, which may change between

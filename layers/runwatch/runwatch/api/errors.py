@@ -1,0 +1,125 @@
+"""The API's errors: every exception becomes a JSON `{"message": ...}` response here, and only here.
+
+400 names the bad `parameter`, 404 for unknown runs and routes, 405 for other methods on known paths, 503
+when DynamoDB is unavailable, 500 for anything else with a `request_id` to quote; tracebacks only go to
+the log.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import content_types
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from runwatch.api.etag import CACHE_CONTROL, serialize
+from runwatch.api.parameters import MAX_LIMIT, MAX_NAME_CHARS
+from runwatch.paging import InvalidToken
+from runwatch.services.queries import RunNotFound
+from runwatch.store.repository import StoreUnavailable
+
+# Said instead of pydantic's wording, which would leak implementation details into the API.
+PARAMETER_HINTS = {
+    "limit": f"limit must be an integer from 1 to {MAX_LIMIT}",
+    "status": "status must be one of running, succeeded, failed, timed_out, aborted, unknown",
+    "next_token": "next_token must be a token from a previous page of the same listing",
+    "flow": f"flow must be 1 to {MAX_NAME_CHARS} characters",
+    "run_id": f"run_id must be 1 to {MAX_NAME_CHARS} characters",
+}
+
+# Every route is a GET; other methods on these paths are 405 rather than 404 (API Gateway itself only
+# forwards GET, so this matters to the local server).
+GET_PATHS = tuple(
+    re.compile(re.sub(r"<\w+>", "[^/]+", path))
+    for path in (
+        "/",
+        "/health",
+        "/openapi.json",
+        "/swagger",
+        "/flows",
+        "/flows/<f>/runs",
+        "/flows/<f>/runs/<r>",
+        "/runs",
+    )
+)
+
+
+def error_response(
+    status: int, message: str, *, parameter: str | None = None, request_id: str | None = None
+) -> Response[str]:
+    body: dict[str, str] = {"message": message}
+    if parameter is not None:
+        body["parameter"] = parameter
+    if request_id is not None:
+        body["request_id"] = request_id
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=serialize(body),
+        headers={"Cache-Control": CACHE_CONTROL},
+    )
+
+
+def _request_id(app: APIGatewayRestResolver) -> str | None:
+    try:
+        return str(app.current_event.request_context.request_id)
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def invalid_request(exc: RequestValidationError) -> Response[str]:
+    errors = exc.errors()
+    location = errors[0].get("loc", ()) if errors else ()
+    parameter = str(location[-1]) if location else "request"
+    message = PARAMETER_HINTS.get(parameter, f"invalid value for {parameter}")
+    return error_response(400, message, parameter=parameter)
+
+
+def invalid_token(log: Logger, exc: InvalidToken) -> Response[str]:
+    log.info("invalid page token", reason=str(exc))
+    return error_response(400, PARAMETER_HINTS["next_token"], parameter="next_token")
+
+
+def run_not_found(exc: RunNotFound) -> Response[str]:
+    return error_response(404, str(exc))
+
+
+def route_not_found(app: APIGatewayRestResolver, exc: NotFoundError) -> Response[str]:
+    event = app.current_event
+    if event.http_method != "GET" and any(p.fullmatch(event.path) for p in GET_PATHS):
+        response = error_response(405, "method not allowed")
+        response.headers["Allow"] = "GET"
+        return response
+    return error_response(404, "not found")
+
+
+def store_unavailable(app: APIGatewayRestResolver, log: Logger, exc: StoreUnavailable) -> Response[str]:
+    log.warning("status store unavailable", error=str(exc))
+    response = error_response(503, "status store unavailable, retry shortly", request_id=_request_id(app))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def unexpected(app: APIGatewayRestResolver, log: Logger, exc: Exception) -> Response[str]:
+    log.exception("unhandled error")
+    return error_response(500, "internal error", request_id=_request_id(app))
+
+
+def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
+    """Most specific class wins (Powertools walks the exception's MRO), so Exception only catches the rest."""
+    handlers: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
+        (RequestValidationError, invalid_request),
+        (InvalidToken, functools.partial(invalid_token, log)),
+        (RunNotFound, run_not_found),
+        (NotFoundError, functools.partial(route_not_found, app)),
+        (StoreUnavailable, functools.partial(store_unavailable, app, log)),
+        (Exception, functools.partial(unexpected, app, log)),
+    ]
+    for exc_class, handle in handlers:
+        app.exception_handler(exc_class)(handle)

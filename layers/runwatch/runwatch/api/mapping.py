@@ -1,0 +1,109 @@
+"""Domain and service read models -> the API's response schemas: the one place that knows both shapes.
+
+Times leave as ISO 8601 text (domain/times.py). Status and failure class strings are the domain's; the
+schemas declare the same vocabularies as Literals (a unit test keeps them equal), so they pass unchanged.
+"""
+
+from __future__ import annotations
+
+from runwatch.api import schemas
+from runwatch.domain.run_state import RunState
+from runwatch.domain.steps import StepState
+from runwatch.domain.task_state import Failure, TaskState
+from runwatch.domain.times import iso
+from runwatch.services.queries import FlowLastRun, Listing, RunWithSteps
+
+
+def failure_of(failure: Failure | None) -> schemas.Failure | None:
+    if failure is None:
+        return None
+    # An execution-level failure has no task (empty step): the API says null, not "".
+    has_task = bool(failure.step)
+    return schemas.Failure.model_validate(
+        {
+            "step": failure.step or None,
+            "task_id": failure.task_id or None,
+            "attempt": failure.attempt if has_task else None,
+            "failure_class": failure.failure_class,
+            "status_reason": failure.status_reason,
+            "exit_code": failure.exit_code,
+        }
+    )
+
+
+def _summary_fields(run: RunState) -> dict[str, object]:
+    return {
+        "flow": run.key.flow,
+        "run_id": run.key.run_id,
+        "status": run.status,
+        "orchestrator": run.orchestrator,
+        "user": run.user,
+        "owner": run.owner,
+        "project": run.project,
+        "branch": run.branch,
+        "tags": list(run.tags),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "failure": failure_of(run.failure),
+        "region": run.region,
+        "account": run.account,
+        "execution_arn": run.execution_arn,
+        "state_machine": run.state_machine,
+    }
+
+
+def run_summary(run: RunState) -> schemas.RunSummary:
+    return schemas.RunSummary.model_validate(_summary_fields(run))
+
+
+def task_of(state: TaskState) -> schemas.Task:
+    return schemas.Task(
+        task_id=state.key.task_id,
+        status=state.status,  # type: ignore[arg-type]
+        split_index=state.split_index,
+        blocked_reason=state.blocked_reason,
+        attempts=[
+            schemas.Attempt(
+                attempt=a.attempt,
+                status=a.status,  # type: ignore[arg-type]
+                job_id=a.job_id,
+                job_queue=state.job_queue,
+                failure_class=a.failure_class,  # type: ignore[arg-type]
+                status_reason=a.status_reason,
+                container_reason=a.container_reason,
+                exit_code=a.exit_code,
+                created_at=iso(a.created_at),
+                started_at=iso(a.started_at),
+                stopped_at=iso(a.stopped_at),
+                log_stream=a.log_stream,
+                log_group=state.log_group,
+            )
+            for a in state.attempts
+        ],
+    )
+
+
+def step_of(step: StepState) -> schemas.Step:
+    return schemas.Step(
+        step=step.name,
+        status=step.status,  # type: ignore[arg-type]
+        task_counts=dict(step.task_counts),
+        tasks=[task_of(task) for task in step.tasks],
+    )
+
+
+def run_page(listing: Listing[RunState]) -> schemas.RunPage:
+    return schemas.RunPage(runs=[run_summary(run) for run in listing.items], next_token=listing.next_token)
+
+
+def flow_page(listing: Listing[FlowLastRun]) -> schemas.FlowPage:
+    entries = [
+        schemas.FlowEntry(flow=e.flow, last_run=run_summary(e.last_run) if e.last_run else None)
+        for e in listing.items
+    ]
+    return schemas.FlowPage(flows=entries, next_token=listing.next_token)
+
+
+def run_detail(detail: RunWithSteps) -> schemas.RunDetail:
+    steps = [step_of(step) for step in detail.steps]
+    return schemas.RunDetail.model_validate({**_summary_fields(detail.run), "steps": steps})

@@ -1,0 +1,58 @@
+"""The API's parameters and documented responses, shared by its routes and its error mapping."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from runwatch.api.schemas import ErrorBody, RunStatus
+from runwatch.paging import MAX_TOKEN_CHARS, TOKEN_PATTERN
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+MAX_NAME_CHARS = 256  # Metaflow flow names and run ids are far shorter; DynamoDB keys must stay < 2 KB
+
+# Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
+SECURITY: list[dict[str, list[str]]] = [{"api_key": []}]
+
+ERRORS: dict[int, Any] = {
+    # No content key would make Powertools document the route's return model here.
+    304: {"description": "Not Modified: the `If-None-Match` tag is current (no body)", "content": {}},
+    400: {"description": "A parameter is invalid", "content": {"application/json": {"model": ErrorBody}}},
+    503: {
+        "description": "The status store is unavailable",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+}
+NOT_FOUND: dict[int, Any] = {
+    404: {"description": "No such run", "content": {"application/json": {"model": ErrorBody}}}
+}
+# API Gateway and the router only take path segments made of URI-safe characters; any other flow name
+# cannot exist, so it is a 404 (a well-formed unknown flow simply has no runs).
+BAD_FLOW_NAME: dict[int, Any] = {
+    404: {
+        "description": "The flow name has characters no flow name can have",
+        "content": {"application/json": {"model": ErrorBody}},
+    }
+}
+
+
+def responses(ok: str, extra: dict[int, Any] | None = None) -> dict[int, Any]:
+    """The documented responses of a status route; 200 gets the route's return model."""
+    return {200: {"description": ok}, **ERRORS, **(extra or {})}
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, 1 to 100")]
+NextToken = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_TOKEN_CHARS,
+        pattern=TOKEN_PATTERN,
+        description="`next_token` of the previous page (opaque)",
+    ),
+]
+StatusFilter = Annotated[RunStatus | None, Query(description="only runs with this status")]
+FlowName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow flow name")]
+RunId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow run id")]

@@ -1,0 +1,33 @@
+"""Derived views: what ingest keeps up to date from a joined state, after the state itself was written.
+
+A view is told every change a join writes, as the state before (None for a new item) and after, and updates
+its own items from that; it never takes part in the join. Today the flow entry (each flow's newest run, for
+the flow listing) is one; a per-step summary would be another, fed by task changes.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from runwatch.domain.run_state import RunState
+
+
+class DerivedView[S](Protocol):
+    def update(self, before: S | None, after: S) -> None: ...
+
+
+class FlowIndex(Protocol):
+    """runwatch.store.repository.StatusRepository."""
+
+    def record_flow_run(self, state: RunState) -> None: ...
+
+
+class FlowEntryView:
+    """The flow's entry points at its newest run: written for a new run, or one now known to start earlier."""
+
+    def __init__(self, store: FlowIndex) -> None:
+        self.store = store
+
+    def update(self, before: RunState | None, after: RunState) -> None:
+        if before is None or before.started_at != after.started_at:
+            self.store.record_flow_run(after)

@@ -1,0 +1,73 @@
+"""The key layout of runwatch's single table: this module alone spells partition and sort keys.
+
+    run      pk RUN#<flow>#<run_id>   sk #RUN                        GSIs by_flow, recent, by_status, active
+    task     pk RUN#<flow>#<run_id>   sk TASK#<step>#<task_id>       GSIs active, by_queue (while pending)
+    flow     pk FLOWS                 sk <flow>
+    registry pk SM#<state machine arn> sk #SM
+    parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
+    marker   pk MARK#<kind>#<subject> sk <what>                      notification and sweeper markers
+
+One Query on a run's partition returns the run with all its tasks and attempts. The GSIs serve the run
+listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
+while they are active or pending, so they stay small. A change of identity (e.g. the account in a run's
+key) is made here and in the conversions of store/records.py, nowhere else.
+"""
+
+from __future__ import annotations
+
+RUN_SK = "#RUN"
+TASK_SK_PREFIX = "TASK#"
+STATE_MACHINE_SK = "#SM"
+FLOWS_PK = "FLOWS"
+ACTIVE_RUN = "ACTIVE#RUN"
+ACTIVE_TASK = "ACTIVE#TASK"
+RECENT_RUNS = "RUNS"
+_MARKER_PREFIX = "MARK#"
+
+
+def run_pk(flow: str, run_id: str) -> str:
+    return f"RUN#{flow}#{run_id}"
+
+
+def task_sk(step: str, task_id: str) -> str:
+    return f"{TASK_SK_PREFIX}{step}#{task_id}"
+
+
+def flow_pk(flow: str) -> str:
+    return f"FLOW#{flow}"
+
+
+def status_pk(status: str) -> str:
+    return f"STATUS#{status}"
+
+
+def queue_pk(queue_arn: str) -> str:
+    return f"QUEUE#{queue_arn}"
+
+
+def started_sk(started_iso: str, run_id: str) -> str:
+    return f"{started_iso}#{run_id}"
+
+
+def active_sk(at_iso: str, pk: str, sk: str) -> str:
+    return f"{at_iso}#{pk}#{sk}"
+
+
+def state_machine_pk(arn: str) -> str:
+    return f"SM#{arn}"
+
+
+def parked_pk(execution_arn: str) -> str:
+    return f"SFNEXEC#{execution_arn}"
+
+
+def marker_pk(kind: str, subject: str) -> str:
+    return f"{_MARKER_PREFIX}{kind}#{subject}"
+
+
+def marker_of_pk(pk: str) -> tuple[str, str]:
+    """(kind, subject) of a marker's partition key (kinds never contain '#'; subjects may)."""
+    if not pk.startswith(_MARKER_PREFIX):
+        raise ValueError(f"not a marker key: {pk!r}")
+    kind, _, subject = pk.removeprefix(_MARKER_PREFIX).partition("#")
+    return kind, subject

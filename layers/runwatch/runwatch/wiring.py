@@ -1,0 +1,318 @@
+"""The composition root: every service is built here, from its settings model and an AWS client factory.
+
+The handlers (functions/*/app.py) and the development tools (dev/runwatch_dev) call one builder per
+service; nothing in services/, store/, domain/ or the adapters imports this module. It is the only code
+that binds the table models to a table, and the only code that decides which AWS clients exist:
+`client(service)` (boto3.client in Lambda) is called only for a feature the settings turn on, so an
+unconfigured channel costs no client at cold start. Handing a service a new adapter is one line in its
+builder.
+
+Each builder imports its service when it is called, so a function's cold start loads its own service and
+not the other three.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from runwatch.settings import (
+    ApiSettings,
+    ConfigError,
+    IngestSettings,
+    NotifierSettings,
+    SweeperSettings,
+    TableSettings,
+)
+from runwatch.store import models
+from runwatch.store.repository import StatusRepository
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
+
+    from runwatch.aws.batch_jobs import BatchJobs
+    from runwatch.aws.executions import StepFunctionsExecutions
+    from runwatch.domain.notification_policy import RoutingRules
+    from runwatch.notify.delivery import HttpSender
+    from runwatch.services.backfill import Backfill, Progress
+    from runwatch.services.ingest import Counters, Ingestor
+    from runwatch.services.ingest_queue import IngestQueueConsumer
+    from runwatch.services.notify import Channel, Notifier
+    from runwatch.services.queries import RunQueries
+    from runwatch.services.sweep import Log, Sweeper
+
+ClientFactory = Callable[[str], Any]
+"""Makes a boto3 client for a service name ("sns", "stepfunctions", ...): boto3.client in Lambda."""
+
+
+# -- the table ----------------------------------------------------------------------------------------------
+
+
+def bind_table(settings: TableSettings, clock: Callable[[], int] | None = None) -> StatusRepository:
+    """Point the table models at the configured table; the repository writes with its retention."""
+    models.bind(settings.table_name, host=settings.dynamodb_endpoint, region=settings.region)
+    if clock is None:
+        return StatusRepository(settings.retention_days)
+    return StatusRepository(settings.retention_days, clock)
+
+
+# -- ingest -------------------------------------------------------------------------------------------------
+
+
+def build_ingestor(
+    settings: IngestSettings, client: ClientFactory | None = None, counters: Counters | None = None
+) -> Ingestor:
+    """An Ingestor on the table; with a client factory it describes state machines to find Metaflow's."""
+    from runwatch.aws.state_machines import DescribeStateMachineInspector
+    from runwatch.services.ingest import Ingestor
+
+    inspector = DescribeStateMachineInspector(client("stepfunctions")) if client is not None else None
+    return Ingestor(
+        bind_table(settings),
+        counters=counters,
+        inspector=inspector,
+        state_machine_prefix=settings.state_machine_prefix,
+    )
+
+
+def build_queue_consumer(
+    settings: IngestSettings, client: ClientFactory, counters: Counters, logger: Logger
+) -> IngestQueueConsumer:
+    """The ingest Lambda's SQS batch consumer; rejected events go to REJECTED_QUEUE_URL."""
+    from runwatch.services.ingest_queue import IngestQueueConsumer, SqsDeadLetters
+
+    if settings.rejected_queue_url is None:
+        raise ConfigError("REJECTED_QUEUE_URL is not set")
+    return IngestQueueConsumer(
+        ingestor=build_ingestor(settings, client, counters),
+        dead_letters=SqsDeadLetters(client("sqs"), settings.rejected_queue_url),
+        counters=counters,
+        logger=logger,
+    )
+
+
+# -- status API ---------------------------------------------------------------------------------------------
+
+
+def build_queries(settings: ApiSettings) -> RunQueries:
+    """RunQueries on the table; page tokens are signed with PAGE_TOKEN_SECRET, else a key from the table name.
+
+    No AWS client is created until the first request."""
+    from runwatch.paging import PageTokens, key_from_secret
+    from runwatch.services.queries import RunQueries
+    from runwatch.store.run_queries import RunReader
+
+    bind_table(settings)
+    secret = settings.page_token_secret or settings.table_name
+    return RunQueries(RunReader(), PageTokens(key_from_secret(secret)))
+
+
+def build_api(settings: ApiSettings, logger: Logger | None = None) -> APIGatewayRestResolver:
+    """The status API and dashboard (routes, OpenAPI model) over build_queries."""
+    return api_factory(settings, logger)()
+
+
+def api_factory(settings: ApiSettings, logger: Logger | None = None) -> Callable[[], APIGatewayRestResolver]:
+    """Makes resolvers over one query service: Lambda needs one, a threaded server one per request in flight
+    (a resolver holds the current request's state)."""
+    from runwatch.api.app import create_app
+
+    queries = build_queries(settings)
+    return lambda: create_app(queries, cors_origin=settings.cors_origin, logger=logger)
+
+
+# -- notifier -----------------------------------------------------------------------------------------------
+
+
+def build_lambda_notifier(
+    settings: NotifierSettings, client: ClientFactory, counters: Counters | None = None
+) -> Notifier:
+    """Channels from Secrets Manager and SNS, rules from SSM; only the configured ones ask for a client."""
+    from runwatch.notify.links import LinkBuilder
+    from runwatch.notify.rules import RulesSource, ssm_rules
+    from runwatch.services.notify import Notifier
+
+    slack_sender, webhook_sender = _senders(settings, time.sleep, time.monotonic)
+    channels = [
+        *_secret_channels(settings, client, slack_sender, webhook_sender),
+        *_topic_channels(settings, client),
+    ]
+    if settings.rules_parameter:
+        rules = RulesSource(
+            ssm_rules(client("ssm"), settings.rules_parameter), ttl=settings.rules_ttl_seconds
+        )
+    else:
+        rules = RulesSource.fixed(_file_rules(settings))
+    return Notifier(
+        bind_table(settings),
+        channels,
+        rules,
+        links=LinkBuilder(settings.dashboard_url),
+        counters=counters,
+        # One rate-limit wait on top of the slowest delivery.
+        send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
+    )
+
+
+def build_local_notifier(
+    settings: NotifierSettings,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,
+) -> Notifier:
+    """The local stack's notifier: the Lambda's code, channels and rules from NOTIFY_* variables.
+
+    Raises RulesError for a bad NOTIFY_RULES file and ConfigError for a bad URL, so `make local` stops at
+    start with the reason.
+    """
+    from runwatch.notify.links import LinkBuilder
+    from runwatch.notify.rules import RulesSource
+    from runwatch.services.notify import Notifier
+
+    slack_sender, webhook_sender = _senders(settings, sleep, monotonic)
+    channels = _url_channels(settings, slack_sender, webhook_sender, clock)
+    rules = RulesSource.fixed(_file_rules(settings))
+    return Notifier(bind_table(settings), channels, rules, links=LinkBuilder(settings.dashboard_url))
+
+
+def _senders(
+    settings: NotifierSettings, sleep: Callable[[float], None], monotonic: Callable[[], float]
+) -> tuple[HttpSender, HttpSender]:
+    """(Slack's, the webhook's): Slack's keeps to one message per second per webhook URL."""
+    from runwatch.notify.delivery import HttpSender, RateLimiter, RetryPolicy
+
+    policy = RetryPolicy(attempts=settings.http_attempts, timeout=settings.http_timeout_seconds)
+    slack = HttpSender(policy=policy, sleep=sleep, limiter=RateLimiter(1.0, clock=monotonic, sleep=sleep))
+    return slack, HttpSender(policy=policy, sleep=sleep)
+
+
+def _secret_channels(
+    settings: NotifierSettings, client: ClientFactory, slack_sender: HttpSender, webhook_sender: HttpSender
+) -> list[Channel]:
+    """Slack and webhook channels whose URLs (and signing key) live in Secrets Manager."""
+    from runwatch.notify.secrets import secrets_manager_endpoint
+    from runwatch.notify.slack import SlackChannel
+    from runwatch.notify.webhook import WebhookChannel
+
+    slack_arn, webhook_arn = settings.slack_webhook_secret_arn, settings.webhook_secret_arn
+    if not (slack_arn or webhook_arn):
+        return []
+    secrets, ttl = client("secretsmanager"), settings.secret_ttl_seconds
+    channels: list[Channel] = []
+    if slack_arn:
+        endpoint = secrets_manager_endpoint(secrets, slack_arn, "Slack webhook", ttl=ttl)
+        channels.append(SlackChannel(endpoint, slack_sender))
+    if webhook_arn:
+        endpoint = secrets_manager_endpoint(secrets, webhook_arn, "webhook", needs_signing_key=True, ttl=ttl)
+        channels.append(WebhookChannel(endpoint, webhook_sender))
+    return channels
+
+
+def _topic_channels(settings: NotifierSettings, client: ClientFactory) -> list[Channel]:
+    from runwatch.notify.sns import SnsChannel
+
+    return [SnsChannel(client("sns"), settings.topic_arn)] if settings.topic_arn else []
+
+
+def _url_channels(
+    settings: NotifierSettings,
+    slack_sender: HttpSender,
+    webhook_sender: HttpSender,
+    clock: Callable[[], float],
+) -> list[Channel]:
+    """Slack and webhook channels on URLs given directly; a bad URL is a ConfigError naming its variable."""
+    from runwatch.notify.secrets import fixed_endpoint
+    from runwatch.notify.slack import SlackChannel
+    from runwatch.notify.webhook import WebhookChannel
+
+    channels: list[Channel] = []
+    try:
+        if settings.slack_url:
+            endpoint = fixed_endpoint(settings.slack_url, None, "NOTIFY_SLACK_URL")
+            channels.append(SlackChannel(endpoint, slack_sender))
+        if settings.webhook_url:
+            endpoint = fixed_endpoint(settings.webhook_url, settings.webhook_secret, "NOTIFY_WEBHOOK_URL")
+            channels.append(WebhookChannel(endpoint, webhook_sender, clock=clock))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return channels
+
+
+def _file_rules(settings: NotifierSettings) -> RoutingRules:
+    """NOTIFY_RULES (a JSON or YAML file, read once), else the default rules."""
+    from runwatch.domain.notification_policy import RoutingRules
+    from runwatch.notify.rules import load_rules_file
+
+    return load_rules_file(settings.rules_file) if settings.rules_file else RoutingRules()
+
+
+# -- sweeper and backfill -----------------------------------------------------------------------------------
+
+
+def build_sweeper(
+    settings: SweeperSettings,
+    client: ClientFactory,
+    *,
+    clock: Callable[[], int] | None = None,
+    logger: Log | None = None,
+    counters: Counters | None = None,
+) -> Sweeper:
+    """A Sweeper on the table; it asks Batch and Step Functions about lost events when it reconciles."""
+    from runwatch.services.ingest import Ingestor
+    from runwatch.services.sweep import Sweeper
+    from runwatch.store.active import SweepReads
+
+    repository = bind_table(settings, clock)
+    jobs, executions = _describers(client) if _reconciles(settings) else (None, None)
+    return Sweeper(
+        reads=SweepReads(),
+        store=repository,
+        ingestor=Ingestor(repository),
+        settings=settings,
+        jobs=jobs,
+        executions=executions,
+        logger=logger,
+        counters=counters,
+    )
+
+
+def _reconciles(settings: SweeperSettings) -> bool:
+    """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some)."""
+    if settings.reconcile != "auto":
+        return settings.reconcile == "on"
+    from runwatch.aws.session import aws_credentials_configured
+
+    return aws_credentials_configured()
+
+
+def _describers(client: ClientFactory) -> tuple[BatchJobs, StepFunctionsExecutions]:
+    from runwatch.aws.batch_jobs import BatchJobs
+    from runwatch.aws.executions import StepFunctionsExecutions
+
+    return BatchJobs(client("batch")), StepFunctionsExecutions(client("stepfunctions"))
+
+
+def build_backfill(
+    settings: TableSettings,
+    client: ClientFactory,
+    *,
+    jobs: bool = True,
+    executions: bool = True,
+    progress: Progress | None = None,
+) -> Backfill:
+    """The backfill command's runner: Batch jobs and Step Functions executions AWS still remembers."""
+    from runwatch.aws.batch_jobs import BatchJobs
+    from runwatch.aws.executions import StepFunctionsExecutions
+    from runwatch.services.backfill import Backfill
+    from runwatch.services.ingest import Ingestor
+
+    repository = bind_table(settings)
+    return Backfill(
+        ingestor=Ingestor(repository),
+        registry=repository,
+        jobs=BatchJobs(client("batch")) if jobs else None,
+        executions=StepFunctionsExecutions(client("stepfunctions")) if executions else None,
+        progress=progress,
+    )
