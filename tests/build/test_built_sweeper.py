@@ -11,6 +11,7 @@ from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.synth import EventFactory, RunSpec
 from tests.build.built import invoke_built
 from tests.build.moto_server import moto_server
+from tests.integration.ingest.sqs import sqs_event
 
 SCHEDULED = json.loads(
     (Path(__file__).resolve().parents[2] / "events" / "sweeper" / "scheduled.json").read_text()
@@ -41,24 +42,10 @@ def test_the_built_sweeper_finds_a_stuck_task_once(table_name: str, dynamodb_loc
     )
     with moto_server() as aws_endpoint:
         env = _env(table_name, dynamodb_local, aws_endpoint)
-        ingest = invoke_built("IngestFunction", {"Records": [_sqs_record(event)]}, env)
+        ingest = invoke_built("IngestFunction", sqs_event([event]), env)
         first = invoke_built("SweeperFunction", SCHEDULED, env)
         second = invoke_built("SweeperFunction", SCHEDULED, env)
 
     assert ingest == {"batchItemFailures": []}
     assert (first["active_tasks"], first["stuck_alerts"]) == (1, 1)
     assert (second["active_tasks"], second["stuck_alerts"]) == (1, 0), "a stuck task is alerted once"
-
-
-def _sqs_record(event: dict[str, object]) -> dict[str, object]:
-    return {
-        "messageId": "m-0",
-        "receiptHandle": "r-0",
-        "body": json.dumps(event),
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795000000000"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:runwatch-ingest",
-        "awsRegion": "us-east-1",
-    }
