@@ -145,9 +145,8 @@ def build_lambda_notifier(
         *_topic_channels(settings, client),
     ]
     if settings.rules_parameter:
-        rules = RulesSource(
-            ssm_rules(client("ssm"), settings.rules_parameter), ttl=settings.rules_ttl_seconds
-        )
+        ttl = settings.rules_ttl_seconds
+        rules = RulesSource(ssm_rules(client("ssm"), settings.rules_parameter, ttl=ttl), retry_after=ttl)
     else:
         rules = RulesSource.fixed(_file_rules(settings))
     return Notifier(
