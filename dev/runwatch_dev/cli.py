@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--no-jobs", action="store_true", help="skip AWS Batch jobs")
     backfill.add_argument("--no-executions", action="store_true", help="skip Step Functions executions")
     backfill.add_argument("--quiet", action="store_true", help="no progress bar")
+    backfill.add_argument(
+        "--notify",
+        action="store_true",
+        help="let the notifier send what the backfill changes (still only transitions newer than "
+        "NOTIFY_MAX_AGE_MINUTES); without it the backfill notifies nobody",
+    )
     return parser
 
 
@@ -124,6 +130,7 @@ def backfill_command(args: argparse.Namespace, stderr: TextIO, env: Mapping[str,
             jobs=not args.no_jobs,
             executions=not args.no_executions,
             progress=NoProgress() if args.quiet else StderrProgress(stderr),
+            notify=args.notify,
         )
     except Exception as exc:  # botocore's NoRegionError, ProfileNotFound, ...
         stderr.write(f"runwatch backfill: cannot create AWS clients: {exc}\n")

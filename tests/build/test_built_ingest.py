@@ -24,7 +24,8 @@ def _env(table_name: str, ddb: DynamoDBLocal) -> dict[str, str]:
 
 def test_built_ingest_applies_the_sample_runs(table_name: str, dynamodb_local: DynamoDBLocal) -> None:
     env = _env(table_name, dynamodb_local)
-    for name in ("sqs_local_run.json", "sqs_sfn_run.json", "sqs_sfn_failed_run.json", "sqs_foreign.json"):
+    samples = ("sqs_local_run.json", "sqs_sfn_run.json", "sqs_sfn_failed_run.json", "sqs_parallel_run.json")
+    for name in (*samples, "sqs_foreign.json"):
         response = invoke_built("IngestFunction", json.loads((EVENTS / name).read_text()), env)
         assert response == {"batchItemFailures": []}, name
     repository = bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint))
@@ -36,6 +37,7 @@ def test_built_ingest_applies_the_sample_runs(table_name: str, dynamodb_local: D
             "sfn-8c1e5b7d-2f4a-7c3e-1d9b-6e2f0a4c8b13_90d3f7a1-6b2e-c4d8-5f1a-3e7b9c2d4a68",
             "failed",
         ),
+        ("TorchFlow", "1795733100123456", "failed"),
     ):
         run, _ = repository.run_with_tasks(RunKey(flow, run_id))
         assert run is not None and run.state.status == status

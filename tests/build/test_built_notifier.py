@@ -46,6 +46,8 @@ def env(table_name: str, dynamodb_local: DynamoDBLocal, receiver: Receiver) -> I
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
             "AWS_ENDPOINT_URL": endpoint,
             "WEBHOOK_SECRET_ARN": secret["ARN"],
+            # The sample stream records are dated November 2026; the age rule has its own tests.
+            "NOTIFY_MAX_AGE_MINUTES": str(10 * 365 * 24 * 60),
         }
 
 

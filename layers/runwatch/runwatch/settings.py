@@ -134,6 +134,8 @@ class NotifierSettings(TableSettings):
     http_attempts: int = Field(3, ge=1, validation_alias="NOTIFY_HTTP_ATTEMPTS")
     http_timeout_seconds: float = Field(5.0, gt=0, validation_alias="NOTIFY_HTTP_TIMEOUT_SECONDS")
     dashboard_url: str | None = Field(None, validation_alias="DASHBOARD_URL")
+    # A transition older than this when processed (backfill, reconcile, redrive, replay) is recorded, not sent.
+    max_age_minutes: int = Field(60, ge=1, validation_alias="NOTIFY_MAX_AGE_MINUTES")
 
 
 class SweepThresholds(_EnvSettings):

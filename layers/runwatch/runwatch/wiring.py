@@ -50,12 +50,17 @@ ClientFactory = Callable[[str], Any]
 # -- the table ----------------------------------------------------------------------------------------------
 
 
-def bind_table(settings: TableSettings, clock: Callable[[], int] | None = None) -> StatusRepository:
-    """Point the table models at the configured table; the repository writes with its retention."""
+def bind_table(
+    settings: TableSettings, clock: Callable[[], int] | None = None, quiet: bool = False
+) -> StatusRepository:
+    """Point the table models at the configured table; the repository writes with its retention.
+
+    `quiet`: its run and task writes tell the notifier not to send (a backfill without --notify).
+    """
     models.bind(settings.table_name, host=settings.dynamodb_endpoint, region=settings.region)
     if clock is None:
-        return StatusRepository(settings.retention_days)
-    return StatusRepository(settings.retention_days, clock)
+        return StatusRepository(settings.retention_days, quiet=quiet)
+    return StatusRepository(settings.retention_days, clock, quiet=quiet)
 
 
 # -- ingest -------------------------------------------------------------------------------------------------
@@ -140,9 +145,8 @@ def build_lambda_notifier(
         *_topic_channels(settings, client),
     ]
     if settings.rules_parameter:
-        rules = RulesSource(
-            ssm_rules(client("ssm"), settings.rules_parameter), ttl=settings.rules_ttl_seconds
-        )
+        ttl = settings.rules_ttl_seconds
+        rules = RulesSource(ssm_rules(client("ssm"), settings.rules_parameter, ttl=ttl), retry_after=ttl)
     else:
         rules = RulesSource.fixed(_file_rules(settings))
     return Notifier(
@@ -151,6 +155,7 @@ def build_lambda_notifier(
         rules,
         links=LinkBuilder(settings.dashboard_url),
         counters=counters,
+        max_age_minutes=settings.max_age_minutes,
         # One rate-limit wait on top of the slowest delivery.
         send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
     )
@@ -174,7 +179,13 @@ def build_local_notifier(
     slack_sender, webhook_sender = _senders(settings, sleep, monotonic)
     channels = _url_channels(settings, slack_sender, webhook_sender, clock)
     rules = RulesSource.fixed(_file_rules(settings))
-    return Notifier(bind_table(settings), channels, rules, links=LinkBuilder(settings.dashboard_url))
+    return Notifier(
+        bind_table(settings),
+        channels,
+        rules,
+        links=LinkBuilder(settings.dashboard_url),
+        max_age_minutes=settings.max_age_minutes,
+    )
 
 
 def _senders(
@@ -301,14 +312,18 @@ def build_backfill(
     jobs: bool = True,
     executions: bool = True,
     progress: Progress | None = None,
+    notify: bool = False,
 ) -> Backfill:
-    """The backfill command's runner: Batch jobs and Step Functions executions AWS still remembers."""
+    """The backfill command's runner: Batch jobs and Step Functions executions AWS still remembers.
+
+    Without `notify` its writes are quiet: the notifier records the transitions they make and sends nothing.
+    """
     from runwatch.aws.batch_jobs import BatchJobs
     from runwatch.aws.executions import StepFunctionsExecutions
     from runwatch.services.backfill import Backfill
     from runwatch.services.ingest import Ingestor
 
-    repository = bind_table(settings)
+    repository = bind_table(settings, quiet=not notify)
     return Backfill(
         ingestor=Ingestor(repository),
         registry=repository,

@@ -250,3 +250,24 @@ def test_a_not_metaflow_verdict_is_asked_again_after_a_day(table_name: str, dyna
     assert ingestor.ingest(running) == "applied"
     assert answers == []
     assert _run(repository, "TrainFlow", "sfn-11")[0].status == "running"
+
+
+def test_parallel_sample_run_shuffled_with_duplicates(repository: StatusRepository) -> None:
+    samples = _samples("parallel_run")
+    delivered = samples + samples[::3]
+    random.Random(14).shuffle(delivered)
+    _ingest(repository, delivered)
+    run, tasks = _run(repository, "TorchFlow", "1795733100123456")
+    train = {task_id: t for (step, task_id), t in tasks.items() if step == "train"}
+    assert {task_id: (t.status, t.split_index) for task_id, t in train.items()} == {
+        "control-2": ("failed", 0),
+        "2-node-1": ("succeeded", 1),
+        "2-node-2": ("failed", 2),
+    }
+    assert (run.status, run.failure.task_id, run.failure.failure_class, run.failure.exit_code) == (
+        "failed",
+        "2-node-2",
+        "user_code",
+        1,
+    )
+    assert set(_ingest(repository, samples)) == {"duplicate"}

@@ -17,6 +17,7 @@ import pytest
 
 from tests.fakes.receiver import Receiver
 from tests.integration.local.stack import LocalStackProcess, process_alive, start_local_stack
+from tests.unit.ingest.scenarios import failed_run_events
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events"
@@ -168,20 +169,26 @@ def test_a_bad_rules_file_stops_the_start_with_the_reason(tmp_path: Path) -> Non
     assert "runwatch is running" not in stack.output()
 
 
-def test_notifications_flow_from_the_table_stream_to_a_webhook(local_stack: StartStack) -> None:
+def test_a_day_old_failure_sends_nothing_and_a_fresh_one_sends_one_message(local_stack: StartStack) -> None:
     with Receiver() as receiver:
         stack = local_stack(
             env={"NOTIFY_WEBHOOK_URL": receiver.url("/hook"), "NOTIFY_WEBHOOK_SECRET": "s3cret"}
         )
         assert "notifications: on (webhook)" in stack.output()
 
-        stack.post_events(scenario("sfn_failed_run"))
+        stack.post_events(failed_run_events("AgeFlow", "1795000000000100", failed_ago_ms=24 * 3_600_000))
         stack.wait_for_output(r"POST /events 202")
+        stack.post_events(failed_run_events("AgeFlow", "1795000000000200", failed_ago_ms=60_000))
         delivered = _wait_for(lambda: [r for r in receiver.requests if r.path == "/hook"])
+        # The stream is read in order: the day-old run's records were handled before the fresh run's.
+        assert stack.get("/flows/AgeFlow/runs/1795000000000100").json()["status"] == "failed"
 
-    payload = delivered[0].json()
-    assert payload["type"] == "run.failed"
-    assert payload["flow"] == "ScoringFlow"
+    (payload,) = [r.json() for r in delivered]
+    assert (payload["type"], payload["flow"], payload["run_id"]) == (
+        "run.failed",
+        "AgeFlow",
+        "1795000000000200",
+    )
     assert any(link.startswith(stack.url) for link in payload["links"].values())  # the local dashboard
 
 

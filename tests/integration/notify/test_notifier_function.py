@@ -78,6 +78,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, table_name: str, receiver: Receiver) ->
             "NOTIFY_RULES_PARAMETER": "/runwatch/dev/notify-rules",
             "DASHBOARD_URL": "https://api.example.com/dev/",
             "NOTIFY_HTTP_ATTEMPTS": "2",
+            # The synthetic runs are dated November 2026; the age rule has its own tests.
+            "NOTIFY_MAX_AGE_MINUTES": str(10 * 365 * 24 * 60),
         }.items():
             monkeypatch.setenv(name, value)
         yield {"sqs": sqs, "queue": queue}

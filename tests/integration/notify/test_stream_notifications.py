@@ -28,6 +28,8 @@ from tests.integration.notify.conftest import StreamReader, table_variables
 
 T0 = 1_795_000_000_000
 SECRET = "local-signing-key"
+# The synthetic runs happened in November 2026; the age rule has its own tests (test_old_transitions.py).
+DATED_SAMPLES_MAX_AGE = str(10 * 365 * 24 * 60)
 
 
 def _notifier(receiver: Receiver, sleeps: list[float], slack: bool = True, **env: str) -> Notifier:
@@ -36,6 +38,7 @@ def _notifier(receiver: Receiver, sleeps: list[float], slack: bool = True, **env
         "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
         "NOTIFY_WEBHOOK_SECRET": SECRET,
         "DASHBOARD_URL": "http://127.0.0.1:8080/",
+        "NOTIFY_MAX_AGE_MINUTES": DATED_SAMPLES_MAX_AGE,
         **({"NOTIFY_SLACK_URL": receiver.url("/slack/T000/B000/token")} if slack else {}),
         **env,
     }

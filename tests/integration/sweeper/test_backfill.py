@@ -13,7 +13,7 @@ from runwatch.events.described import batch_job_event, execution_event
 from runwatch.services.backfill import Backfill
 from runwatch.services.ingest import Ingestor
 from runwatch.store.keys import run_pk
-from runwatch.store.models import TableItem
+from runwatch.store.models import RunItem, TableItem, TaskItem
 from runwatch.store.repository import StatusRepository
 from runwatch_dev.cli import main
 from runwatch_dev.local.synth import RunSpec
@@ -143,6 +143,31 @@ def test_backfill_command_line(table_name: str, batch_client: Any, sfn_client: A
     assert "1 executions of 1 Metaflow state machines, 6 jobs on 1 queues: 7 applied" in output
     repository = StatusRepository()
     assert [repository.load_run(key).state.status for key in RUNS] == ["succeeded", "succeeded"]  # type: ignore[union-attr]
+    # Without --notify every run and task it wrote is quiet: the notifier records those transitions unsent.
+    assert {item.quiet for item in _status_items(RUNS)} == {True}
+
+
+def test_backfill_with_notify_writes_as_live_ingest_does(
+    table_name: str, batch_client: Any, sfn_client: Any
+) -> None:
+    _history(batch_client, sfn_client)
+    stderr = io.StringIO()
+
+    assert (
+        main(["backfill", "--since", "24h", "--table", table_name, "--notify", "--quiet"], stderr=stderr) == 0
+    )
+    items = _status_items(RUNS)
+    assert len(items) == 8 and {item.quiet for item in items} == {None}
+
+
+def _status_items(runs: tuple[RunKey, ...]) -> list[Any]:
+    """The run and task items of `runs`, as stored."""
+    return [
+        item
+        for key in runs
+        for item in TableItem.query(run_pk(key.flow, key.run_id))
+        if isinstance(item, RunItem | TaskItem)
+    ]
 
 
 def test_backfill_needs_a_table(monkeypatch: Any) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import TaskState
 from runwatch.services.ingest import Ingestor
-from runwatch_dev.local.synth import EventFactory, RunSpec
+from runwatch_dev.local.synth import EventFactory, RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
 
 
@@ -63,3 +64,18 @@ def queue_blocked_events(spec: RunSpec, reason: str, start_ms: int) -> list[dict
         **common,
     )
     return [*runnable, blocked]
+
+
+def failed_run_events(
+    flow: str,
+    run_id: str,
+    failed_ago_ms: int,
+    plan: tuple[str, ...] = ("user_code",),
+    now_ms: int | None = None,
+) -> list[dict[str, Any]]:
+    """A local run whose one train task ends by `plan` (no retries left), moved so it ends `failed_ago_ms` ago."""
+    spec = RunSpec(flow, run_id, fanout=1, max_retries=len(plan) - 1, outcomes={"train": {0: list(plan)}})
+    ended_at = max(event["detail"].get("stoppedAt") or 0 for event in simulate_run(spec))
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    spec.start_ms = now - failed_ago_ms - ended_at
+    return simulate_run(spec)

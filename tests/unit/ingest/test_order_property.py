@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runwatch_dev.local.synth import RunSpec, simulate_run
+from runwatch_dev.local.synth_parallel import ParallelSpec, simulate_parallel_run
 from tests.unit.ingest.scenarios import replay, snapshot
 
 ATTEMPT_ENDINGS = ["ok", "user_code", "oom", "spot", "timeout", "image_pull"]
@@ -37,9 +38,33 @@ def run_specs(draw: st.DrawFn, index: int) -> RunSpec:
 
 
 @st.composite
+def parallel_runs(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
+    """A local run whose `train` step is one `@parallel` job of 2-3 nodes, retried as a whole."""
+    nodes = draw(st.integers(2, 3))
+    outcomes = {
+        node: draw(st.lists(st.sampled_from(ATTEMPT_ENDINGS), min_size=1, max_size=2))
+        for node in range(nodes)
+    }
+    run = RunSpec(
+        flow="TorchFlow",
+        run_id=f"17960000000{index}",
+        max_retries=draw(st.integers(0, 1)),
+        start_ms=1_795_000_000_000 + index * 1_000,
+    )
+    return simulate_parallel_run(ParallelSpec(run, nodes=nodes, outcomes=outcomes))
+
+
+@st.composite
+def run_events(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
+    if draw(st.integers(0, 3)) == 0:
+        return draw(parallel_runs(index))
+    return simulate_run(draw(run_specs(index)))
+
+
+@st.composite
 def event_streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     count = draw(st.integers(1, 2))
-    events = [e for i in range(count) for e in simulate_run(draw(run_specs(i)))]
+    events = [e for i in range(count) for e in draw(run_events(i))]
     shuffled = draw(st.permutations(events))
     duplicates = draw(st.lists(st.sampled_from(events), max_size=len(events) // 2))
     positions = draw(

@@ -85,26 +85,38 @@ class _Clock:
 
 
 @mock_aws
-def test_ssm_rules_are_re_read_after_the_ttl_and_a_bad_value_keeps_the_last_good() -> None:
+def test_ssm_rules_are_cached_for_the_ttl_and_a_bad_value_keeps_the_last_good() -> None:
     ssm = boto3.client("ssm", region_name="us-east-1")
-    ssm.put_parameter(Name="/runwatch/dev/notify-rules", Value=json.dumps(GOOD), Type="String")
+    name = "/runwatch/dev/notify-rules"
+    ssm.put_parameter(Name=name, Value=json.dumps(GOOD), Type="String")
+    cached = RulesSource(ssm_rules(ssm, name, ttl=3600))
     clock = _Clock()
-    source = RulesSource(ssm_rules(ssm, "/runwatch/dev/notify-rules"), ttl=60, clock=clock)
+    uncached = RulesSource(ssm_rules(ssm, name, ttl=0), retry_after=60, clock=clock)
 
-    first = source()
-    assert first.rules[0].name == "ml"
+    first = cached()
+    assert first.rules[0].name == "ml" and uncached() == first
 
-    ssm.put_parameter(
-        Name="/runwatch/dev/notify-rules", Value='{"rules": [{"channels": ["pager"]}]}', Overwrite=True
-    )
-    clock.now = 30
-    assert source() is first, "cached within the TTL"
+    ssm.put_parameter(Name=name, Value='{"rules": [{"channels": ["pager"]}]}', Overwrite=True)
+    assert cached() is first, "cached within the TTL"
+    assert uncached() == first, "an invalid value keeps the last good rules"
+
+    ssm.put_parameter(Name=name, Value='{"rules": []}', Overwrite=True)
+    assert uncached() == first, "after a failure the parameter is asked again only after retry_after"
     clock.now = 61
-    assert source() == first, "an invalid value keeps the last good rules"
+    assert uncached() == RoutingRules()
 
-    ssm.put_parameter(Name="/runwatch/dev/notify-rules", Value='{"rules": []}', Overwrite=True)
-    clock.now = 122
-    assert source() == RoutingRules()
+
+@mock_aws
+def test_a_bad_value_is_parsed_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/bad", Value="{not json", Type="String")
+    clock = _Clock()
+    source = RulesSource(ssm_rules(ssm, "/bad", ttl=0), retry_after=0, clock=clock)
+
+    with caplog.at_level("ERROR"):
+        for _ in range(3):
+            assert source() == RoutingRules()
+    assert len([r for r in caplog.records if "notification rules unusable" in r.getMessage()]) == 1
 
 
 @mock_aws

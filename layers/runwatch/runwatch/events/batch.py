@@ -20,7 +20,8 @@ from runwatch.domain.identity import (
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.domain.vocab import ORCHESTRATOR_BATCH, ORCHESTRATOR_SFN
-from runwatch.events.models import BatchJobDetail
+from runwatch.events.models import BatchJobDetail, JobContainer
+from runwatch.events.multinode import NodeTask, job_container, task_of_job
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 _IN_FLIGHT = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
@@ -45,7 +46,7 @@ def is_metaflow_job(detail: BatchJobDetail) -> bool:
     return bool(params.get("metaflow.flow_name")) and bool(params.get("metaflow.step_name"))
 
 
-def _attempts(detail: BatchJobDetail, current_attempt: int) -> tuple[AttemptState, ...]:
+def _attempts(detail: BatchJobDetail, current_attempt: int, job_id: str) -> tuple[AttemptState, ...]:
     """Every attempt the job shows.
 
     While a job is in flight its status belongs to the next attempt, and `attempts[]` lists the earlier ones,
@@ -65,7 +66,7 @@ def _attempts(detail: BatchJobDetail, current_attempt: int) -> tuple[AttemptStat
             AttemptState(
                 attempt=first_number + index,
                 batch_status=detail.status if is_current else "FAILED",
-                job_id=detail.jobId,
+                job_id=job_id,
                 # A retry goes back to RUNNABLE when the attempt before it stops.
                 created_at=detail.createdAt if index == 0 else shown[index - 1].stoppedAt,
                 started_at=attempt.startedAt,
@@ -84,7 +85,7 @@ def _attempts(detail: BatchJobDetail, current_attempt: int) -> tuple[AttemptStat
         AttemptState(
             attempt=current_attempt,
             batch_status=detail.status,
-            job_id=detail.jobId,
+            job_id=job_id,
             created_at=shown[-1].stoppedAt if shown else detail.createdAt,
             started_at=detail.startedAt if detail.status in ("STARTING", "RUNNING") else None,
             stopped_at=detail.stoppedAt if terminal else None,
@@ -97,11 +98,18 @@ def _attempts(detail: BatchJobDetail, current_attempt: int) -> tuple[AttemptStat
     return tuple(found)
 
 
-def _log_group(detail: BatchJobDetail) -> str:
-    options = (detail.container.logConfiguration or {}).get("options")
+def _log_group(container: JobContainer) -> str:
+    options = (container.logConfiguration or {}).get("options")
     if isinstance(options, dict) and isinstance(options.get("awslogs-group"), str):
         return str(options["awslogs-group"])
     return DEFAULT_LOG_GROUP
+
+
+def _split_index(node: NodeTask, env_value: str | None, command_value: int | None) -> int | None:
+    """A node of a multi-node job is its own split; otherwise the environment, then the command line."""
+    if node.split_index is not None:
+        return node.split_index
+    return int(env_value) if env_value and env_value.isdigit() else command_value
 
 
 def observe_job(
@@ -120,8 +128,9 @@ def observe_job(
     if not is_metaflow_job(detail):
         raise NotMetaflow(detail.jobId)
     params = detail.parameters
-    env = {item.name: item.value for item in detail.container.environment if item.value is not None}
-    command = read_command(detail.container.command)
+    container = job_container(detail)
+    env = {item.name: item.value for item in container.environment if item.value is not None}
+    command = read_command(container.command)
     flow = params["metaflow.flow_name"]
     step = params["metaflow.step_name"]
     event_ms = int(event_time.timestamp() * 1000)
@@ -133,7 +142,7 @@ def observe_job(
         if not name:
             raise ValueError("Step Functions job without metaflow.run_id")
         run_id = sfn_run_id(name)
-        task_id = detail.jobId
+        node = NodeTask(detail.jobId, detail.jobId)
         n = len(detail.attempts)
         current_attempt = n - 1 if detail.status not in _IN_FLIGHT and n else n
         max_attempts = detail.retryStrategy.attempts if detail.retryStrategy else None
@@ -168,6 +177,7 @@ def observe_job(
         retry = params.get("metaflow.retry_count", "0")
         if not run_id or not task_id or not retry.isdigit():
             raise ValueError("Metaflow job without metaflow.run_id, metaflow.task_id or retry_count")
+        node = task_of_job(detail, task_id)
         current_attempt = int(retry)
         retries = command.max_user_code_retries
         max_attempts = retries + 1 if retries is not None else None
@@ -183,17 +193,16 @@ def observe_job(
         )
         sm_arn = None
 
-    split = env.get("METAFLOW_SPLIT_INDEX")
     task = TaskState(
-        key=TaskKey(flow, run_id, step, task_id),
+        key=TaskKey(flow, run_id, step, node.task_id),
         orchestrator=run.orchestrator,
-        attempts=_attempts(detail, current_attempt),
+        attempts=_attempts(detail, current_attempt, node.job_id),
         max_attempts=max_attempts,
-        split_index=int(split) if split and split.isdigit() else command.split_index,
+        split_index=_split_index(node, env.get("METAFLOW_SPLIT_INDEX"), command.split_index),
         job_queue=detail.jobQueue,
         blocked_reason=detail.statusReason if queue_blocked else None,
         blocked_at=event_ms if queue_blocked else None,
         last_event_at=event_ms,
-        log_group=_log_group(detail),
+        log_group=_log_group(container),
     )
     return JobObservation(task=task, run=run, state_machine_arn=sm_arn, queue_blocked=queue_blocked)

@@ -50,6 +50,26 @@ class RetryStrategy(_Tolerant):
     attempts: int | None = None
 
 
+class NodeDetails(_Tolerant):
+    """On the event of one node (`<jobId>#<N>`) of a multi-node parallel job."""
+
+    nodeIndex: int | None = Field(default=None, ge=0)
+    isMainNode: bool | None = None
+
+
+class NodeRange(_Tolerant):
+    targetNodes: str | None = None
+    container: JobContainer | None = None
+
+
+class NodeProperties(_Tolerant):
+    """On the event of a multi-node parallel job itself (the parent of its nodes)."""
+
+    numNodes: int | None = None
+    mainNode: int | None = None
+    nodeRangeProperties: list[NodeRange] = Field(default_factory=list)
+
+
 class BatchJobDetail(_Tolerant):
     jobArn: str | None = None
     jobName: str
@@ -66,6 +86,8 @@ class BatchJobDetail(_Tolerant):
     parameters: dict[str, str] = Field(default_factory=dict)
     container: JobContainer = Field(default_factory=JobContainer)
     tags: dict[str, str] = Field(default_factory=dict)
+    nodeDetails: NodeDetails | None = None
+    nodeProperties: NodeProperties | None = None
 
 
 class BatchJobStateChangeEvent(EventBridgeModel):

@@ -2,7 +2,9 @@
 
 Errors name the source, the rule index and the field (`rule 2, match.types[0]: unknown notification type
 'run.fial'`). A file is checked when the notifier starts; a bad SSM value keeps the last good rules (or the
-defaults) and logs the error, because a typo must not silence failure notifications.
+defaults) and logs the error once, because a typo must not silence failure notifications. The SSM value is
+read and cached by Powertools Parameters (`max_age`) and parsed again only when it changed; after a failed
+read the parameter is asked again only once `retry_after` seconds passed.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import ValidationError
 
 from runwatch.domain.notification_policy import RoutingRules
+from runwatch.notify.secrets import aws_error_code
 from runwatch.observability import logger
 
 
@@ -81,54 +86,76 @@ def load_rules_file(path: str | Path) -> RoutingRules:
 
 
 class RulesSource:
-    """The current rules: loaded on first use, then again every `ttl` seconds.
+    """The current rules from a loader that caches on its own (Powertools Parameters).
 
-    A failed reload keeps the rules that were working; with none yet, the defaults apply.
+    A failed load keeps the rules that were working (with none yet, the defaults), is logged once per
+    distinct error, and is retried only after `retry_after` seconds.
     """
 
     def __init__(
         self,
         load: Callable[[], RoutingRules],
-        ttl: float = 60.0,
+        retry_after: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._load = load
-        self.ttl = ttl
+        self.retry_after = retry_after
         self.clock = clock
         self._rules: RoutingRules | None = None
-        self._loaded_at = 0.0
+        self._failed_at: float | None = None
+        self._last_error: str | None = None
 
     def __call__(self) -> RoutingRules:
         now = self.clock()
-        if self._rules is None or now - self._loaded_at >= self.ttl:
-            try:
-                self._rules = self._load()
-            except RulesError as error:
+        if (
+            self._rules is not None
+            and self._failed_at is not None
+            and now - self._failed_at < self.retry_after
+        ):
+            return self._rules
+        try:
+            self._rules = self._load()
+        except RulesError as error:
+            if str(error) != self._last_error:
                 logger.error(
                     "notification rules unusable",
                     error=str(error),
                     keeping="last good" if self._rules else "defaults",
                 )
-                self._rules = self._rules or RoutingRules()
-            self._loaded_at = now
+            self._last_error, self._failed_at = str(error), now
+            self._rules = self._rules or RoutingRules()
+            return self._rules
+        self._last_error = self._failed_at = None
         return self._rules
 
     @classmethod
     def fixed(cls, rules: RoutingRules) -> RulesSource:
-        return cls(lambda: rules, ttl=float("inf"))
+        return cls(lambda: rules)
 
 
-def ssm_rules(client: Any, name: str) -> Callable[[], RoutingRules]:
-    """A loader for the rules in SSM parameter `name`; a missing parameter means the defaults."""
+def ssm_rules(client: Any, name: str, ttl: float = 60.0) -> Callable[[], RoutingRules]:
+    """A loader for the rules in SSM parameter `name`, cached `ttl` seconds; a missing parameter means the
+    defaults. A bad value raises RulesError, parsed once per distinct value."""
+    provider = SSMProvider(boto3_client=client)
+    parsed: dict[str, RoutingRules | RulesError] = {}
 
     def load() -> RoutingRules:
         try:
-            answer = client.get_parameter(Name=name)
-        except Exception as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+            text = str(provider.get(name, max_age=int(ttl)) or "")
+        except GetParameterError as error:
+            code = aws_error_code(error)
             if code == "ParameterNotFound":
                 return RoutingRules()
             raise RulesError(f"cannot read SSM parameter {name} ({code})") from None
-        return parse_rules(str(answer["Parameter"].get("Value") or ""), f"SSM parameter {name}")
+        if text not in parsed:
+            parsed.clear()
+            try:
+                parsed[text] = parse_rules(text, f"SSM parameter {name}")
+            except RulesError as error:
+                parsed[text] = error
+        result = parsed[text]
+        if isinstance(result, RulesError):
+            raise result
+        return result
 
     return load

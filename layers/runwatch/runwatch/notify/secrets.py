@@ -1,16 +1,18 @@
 """Webhook endpoints (URL + signing key) from Secrets Manager, cached for a while, never shown.
 
 A Slack secret is the incoming-webhook URL itself or `{"url": ...}`; the generic webhook's secret is
-`{"url": ..., "secret": ...}`. Rotating a secret takes effect within the cache TTL, without a redeploy.
+`{"url": ..., "secret": ...}`. The value is read and cached by Powertools Parameters (`max_age`), so a
+rotated secret takes effect within the TTL, without a redeploy; it is parsed again only when it changed.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from runwatch.notify.delivery import check_url, redact
 
@@ -32,24 +34,24 @@ class Endpoint:
         return redact(self.url)
 
 
-class Cached[T]:
-    """A value loaded on first use and again once `ttl` seconds passed."""
+class EndpointSource(Protocol):
+    """Where a channel finds its endpoint each time it sends."""
 
-    def __init__(
-        self, load: Callable[[], T], ttl: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._load = load
-        self.ttl = ttl
-        self.clock = clock
-        self._value: T | None = None
-        self._loaded_at = 0.0
+    def get(self) -> Endpoint: ...
 
-    def get(self) -> T:
-        now = self.clock()
-        if self._value is None or now - self._loaded_at >= self.ttl:
-            self._value = self._load()
-            self._loaded_at = now
-        return self._value
+
+class FixedEndpoint:
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._endpoint = endpoint
+
+    def get(self) -> Endpoint:
+        return self._endpoint
+
+
+def aws_error_code(error: BaseException) -> str:
+    """The AWS error code behind an error (Powertools wraps boto3's), never its message."""
+    cause = error.__cause__ or error.__context__ or error
+    return str(getattr(cause, "response", {}).get("Error", {}).get("Code") or type(cause).__name__)
 
 
 def parse_endpoint(secret_string: str, what: str, needs_signing_key: bool) -> Endpoint:
@@ -75,29 +77,38 @@ def parse_endpoint(secret_string: str, what: str, needs_signing_key: bool) -> En
     return Endpoint(url, signing_key if isinstance(signing_key, str) else None)
 
 
-def secrets_manager_endpoint(
-    client: Any,
-    secret_id: str,
-    what: str,
-    needs_signing_key: bool = False,
-    ttl: float = 300.0,
-    clock: Callable[[], float] = time.monotonic,
-) -> Cached[Endpoint]:
-    """An endpoint read from Secrets Manager with `client` (boto3 secretsmanager), cached for `ttl`."""
+class SecretEndpoint:
+    """An endpoint in a Secrets Manager secret, read through Powertools Parameters with `max_age`."""
 
-    def load() -> Endpoint:
+    def __init__(
+        self, provider: SecretsProvider, secret_id: str, what: str, needs_signing_key: bool, max_age: int
+    ) -> None:
+        self.provider = provider
+        self.secret_id = secret_id
+        self.what = what
+        self.needs_signing_key = needs_signing_key
+        self.max_age = max_age
+        self._parsed: tuple[str, Endpoint] | None = None
+
+    def get(self) -> Endpoint:
         try:
-            answer = client.get_secret_value(SecretId=secret_id)
-        except Exception as error:  # botocore's errors quote no secret value, but keep only the code
-            code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
-            raise SecretUnavailable(f"{what}: cannot read secret ({code})") from None
-        return parse_endpoint(str(answer.get("SecretString") or ""), what, needs_signing_key)
+            value = self.provider.get(self.secret_id, max_age=self.max_age)
+        except GetParameterError as error:  # botocore's errors quote no secret value, but keep only the code
+            raise SecretUnavailable(f"{self.what}: cannot read secret ({aws_error_code(error)})") from None
+        text = str(value or "")
+        if self._parsed is None or self._parsed[0] != text:
+            self._parsed = (text, parse_endpoint(text, self.what, self.needs_signing_key))
+        return self._parsed[1]
 
-    return Cached(load, ttl, clock)
+
+def secrets_manager_endpoint(
+    client: Any, secret_id: str, what: str, needs_signing_key: bool = False, ttl: float = 300.0
+) -> SecretEndpoint:
+    """An endpoint read from Secrets Manager with `client` (boto3 secretsmanager), cached for `ttl` seconds."""
+    return SecretEndpoint(SecretsProvider(boto3_client=client), secret_id, what, needs_signing_key, int(ttl))
 
 
-def fixed_endpoint(url: str, secret: str | None, what: str) -> Cached[Endpoint]:
+def fixed_endpoint(url: str, secret: str | None, what: str) -> FixedEndpoint:
     """An endpoint given directly (local stack configuration)."""
     check_url(url, what)
-    endpoint = Endpoint(url, secret)
-    return Cached(lambda: endpoint, float("inf"))
+    return FixedEndpoint(Endpoint(url, secret))

@@ -6,14 +6,14 @@ import json
 
 from runwatch.notify.delivery import DeliveryFailed, HttpSender
 from runwatch.notify.message import Notification
-from runwatch.notify.secrets import Cached, Endpoint
+from runwatch.notify.secrets import EndpointSource
 from runwatch.notify.slack_blocks import check_limits, render
 
 
 class SlackChannel:
     name = "slack"
 
-    def __init__(self, endpoint: Cached[Endpoint], sender: HttpSender) -> None:
+    def __init__(self, endpoint: EndpointSource, sender: HttpSender) -> None:
         self.endpoint = endpoint
         self.sender = sender  # its RateLimiter keeps to Slack's one message per second per webhook
 

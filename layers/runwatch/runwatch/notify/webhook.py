@@ -18,7 +18,7 @@ from typing import Any, Final
 from runwatch.domain.times import iso
 from runwatch.notify.delivery import HttpSender
 from runwatch.notify.message import AttemptReport, Notification
-from runwatch.notify.secrets import Cached, Endpoint
+from runwatch.notify.secrets import EndpointSource
 
 SIGNATURE_HEADER: Final = "X-Runwatch-Signature"
 DELIVERY_HEADER: Final = "X-Runwatch-Delivery"
@@ -107,7 +107,7 @@ class WebhookChannel:
     name = "webhook"
 
     def __init__(
-        self, endpoint: Cached[Endpoint], sender: HttpSender, clock: Callable[[], float] = time.time
+        self, endpoint: EndpointSource, sender: HttpSender, clock: Callable[[], float] = time.time
     ) -> None:
         self.endpoint = endpoint
         self.sender = sender

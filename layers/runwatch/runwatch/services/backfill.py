@@ -2,16 +2,17 @@
 
 Executions: ListStateMachines + DescribeStateMachine (Metaflow's own test) -> ListExecutions ->
 DescribeExecution. Jobs: DescribeJobQueues -> ListJobs per queue (created since, plus all in flight) ->
-DescribeJobs, 100 ids a call. Every answer is ingested as the event it stands for, so a backfill and live
+DescribeJobs, 100 ids a call; ListJobs lists a multi-node (`@parallel`) job but not its nodes, so each
+such job's other nodes are described too (`<jobId>#<N>`). Every answer is ingested as the event it stands for, so a backfill and live
 events (before, during or after it) join into the same state: replays are duplicates.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from runwatch.aws.batch_jobs import DESCRIBE_JOBS_MAX, JobCatalog, chunks
 from runwatch.aws.executions import ExecutionCatalog
@@ -20,6 +21,17 @@ from runwatch.events.envelope import RejectedEvent
 from runwatch.services.sweep import EventSink
 
 REGISTRY_SOURCE = "describe-state-machine"
+
+
+def other_node_ids(job: Mapping[str, Any]) -> list[str]:
+    """`<jobId>#<N>` of a multi-node job's nodes other than its main node (whose task the job itself is)."""
+    properties = job.get("nodeProperties")
+    if not isinstance(properties, Mapping):
+        return []
+    main = properties.get("mainNode") or 0
+    return [
+        f"{job['jobId']}#{index}" for index in range(int(properties.get("numNodes") or 0)) if index != main
+    ]
 
 
 class Progress(Protocol):
@@ -113,12 +125,17 @@ class Backfill:
         report.queues = len(queues)
         job_ids = self._listed("listing jobs", (j for q in queues for j in catalog.job_ids(q, since_ms)))
         self.progress.start("jobs", len(job_ids))
+        nodes: list[str] = []
         for chunk in chunks(job_ids, DESCRIBE_JOBS_MAX):
             for job in catalog.describe_jobs(chunk):
                 report.jobs += 1
                 self._ingest(batch_job_event(job, now_ms), str(job.get("jobId")), report)
+                nodes += other_node_ids(job)
             self.progress.advance(len(chunk))
         self.progress.finish()
+        for chunk in chunks(nodes, DESCRIBE_JOBS_MAX):
+            for node in catalog.describe_jobs(chunk):
+                self._ingest(batch_job_event(node, now_ms), str(node.get("jobId")), report)
 
     def _listed(self, label: str, items: Iterable[str]) -> list[str]:
         self.progress.start(label)

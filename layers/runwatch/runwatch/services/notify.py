@@ -5,6 +5,11 @@ failure, or a sweeper alert marker. Each (transition, channel) pair is claimed w
 sent, so a redelivered batch (partial-batch retry, bisection, the local poller restarting) never sends
 twice; a send that fails releases its marker and fails the record, so the redelivery tries that channel
 again and, once the retries are spent, the stream's on-failure destination keeps the record.
+
+Old transitions page nobody: a backfill, a reconcile after an outage, a dead-letter redrive or a replay
+applies transitions that happened hours ago. One that happened more than `max_age_minutes` before it is
+processed, or that a quiet write made (a backfill without --notify), is recorded with a `stale` marker and
+counted (`notifications_stale`), never sent. A transition whose time is unknown is treated as fresh.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class _Due:
     run: RunKey
     subject: Subject
     compose: Callable[[], Notification]
+    occurred_at: int | None = None  # when the transition happened (epoch ms), when known
 
 
 def _now_ms() -> int:
@@ -94,6 +100,7 @@ class Notifier:
         counters: Counters | None = None,
         clock: Callable[[], int] = _now_ms,
         send_budget: float = 30.0,
+        max_age_minutes: int = 60,
     ) -> None:
         self.repo = repository
         self.channels = {channel.name: channel for channel in channels}
@@ -104,6 +111,7 @@ class Notifier:
         # Seconds one send may take at worst (all HTTP attempts and waits): a send is not started with less
         # time left, so the function is never killed between claiming a marker and releasing it.
         self.send_budget = send_budget
+        self.max_age_ms = max_age_minutes * 60_000
 
     # -- entry points --------------------------------------------------------------------------------
     def handle_stream_records(self, records: Iterable[Mapping[str, Any]]) -> list[StreamFailure]:
@@ -136,7 +144,7 @@ class Notifier:
         sent = 0
         failed: list[str] = []
         for due in self._due(change):
-            sent += self._deliver(due, failed, time_left)
+            sent += self._deliver(due, failed, time_left, quiet=change.quiet)
         if failed:
             raise NotificationFailed("; ".join(failed))
         return sent
@@ -171,6 +179,7 @@ class Notifier:
                 run.key,
                 _subject(notification_type, run, failure.failure_class if failure else None),
                 compose,
+                occurred_at=run.finished_at,
             )
         ]
 
@@ -184,7 +193,8 @@ class Notifier:
             key = task_transition_key(task.key.step, task.key.task_id, number)
             attempt = next(a for a in task.attempts if a.attempt == number)
             compose = partial(self._compose_retry, key, run, task, number)
-            due.append(_Due(key, run.key, _subject(TASK_RETRYING, run, attempt.failure_class), compose))
+            subject = _subject(TASK_RETRYING, run, attempt.failure_class)
+            due.append(_Due(key, run.key, subject, compose, attempt.stopped_at or task.last_event_at))
         return due
 
     def _alert_due(self, marker: Marker) -> list[_Due]:
@@ -201,7 +211,7 @@ class Notifier:
             task = loaded.state if loaded else None
         key = marker.what
         compose = partial(compose_alert, key, alert, run, task, self.links)
-        return [_Due(key, run.key, _subject(alert.type, run, None), compose)]
+        return [_Due(key, run.key, _subject(alert.type, run, None), compose, alert.occurred_at or None)]
 
     def _compose_retry(self, key: str, run: RunState, task: TaskState, attempt: int) -> Notification:
         return compose_retry(key, run, task, attempt, self.links, self.clock())
@@ -210,12 +220,40 @@ class Notifier:
         loaded = self.repo.load_run(RunKey(flow, run_id))
         return loaded.state if loaded else stand_in_run(flow, run_id, orchestrator)
 
+    # -- old transitions ---------------------------------------------------------------------------------
+    def _too_old(self, due: _Due) -> bool:
+        return due.occurred_at is not None and self.clock() - due.occurred_at > self.max_age_ms
+
+    def _record_stale(self, due: _Due, quiet: bool) -> None:
+        """Mark the transition as told-to-nobody (once, whatever the redeliveries) and count it."""
+        subject = f"{due.run.flow}#{due.run.run_id}"
+        if not self.repo.claim_marker(
+            NOTIFY_MARKER_KIND, subject, f"{due.key}#stale", ttl_days=NOTIFY_MARKER_TTL_DAYS
+        ):
+            return
+        self.counters.add("notifications_stale")
+        logger.info(
+            "old transition recorded, not sent",
+            notification=due.key,
+            run=subject,
+            occurred_at=due.occurred_at,
+            reason="quiet write (backfill)" if quiet else "older than NOTIFY_MAX_AGE_MINUTES",
+        )
+
     # -- delivery --------------------------------------------------------------------------------------
-    def _deliver(self, due: _Due, failed: list[str], time_left: Callable[[], float] | None = None) -> int:
-        """Send `due` to each routed channel not already claimed; failures are appended to `failed`."""
+    def _deliver(
+        self, due: _Due, failed: list[str], time_left: Callable[[], float] | None = None, quiet: bool = False
+    ) -> int:
+        """Send `due` to each routed channel not already claimed; failures are appended to `failed`.
+
+        A routed transition that is too old, or that a quiet write made, is recorded instead.
+        """
         channels = route(self.rules(), due.subject, tuple(self.channels))
         if not channels:
             self.counters.add("notifications_unrouted")
+            return 0
+        if quiet or self._too_old(due):
+            self._record_stale(due, quiet)
             return 0
         subject = f"{due.run.flow}#{due.run.run_id}"
         notification: Notification | None = None

@@ -128,6 +128,8 @@ class StatusItem(TableItem):
     active_pk = UnicodeAttribute(null=True)
     active_sk = UnicodeAttribute(null=True)
     active_index = ActiveIndex()
+    # Set by a write that must not notify (a backfill without --notify); every other write clears it.
+    quiet = BooleanAttribute(null=True)
 
 
 class RunItem(StatusItem, discriminator="run"):

@@ -86,9 +86,13 @@ def guarded[R](call: Callable[[], R]) -> R:
 
 
 class StatusRepository:
-    def __init__(self, retention_days: int = 90, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(
+        self, retention_days: int = 90, clock: Callable[[], int] = _now_ms, quiet: bool = False
+    ) -> None:
         self.retention_days = retention_days
         self.clock = clock
+        # Quiet: the run and task writes carry `quiet`, so the notifier records their transitions unsent.
+        self.quiet = quiet
         self.write_requests = 0
 
     def _write[R](self, call: Callable[[], R]) -> R:
@@ -105,6 +109,7 @@ class StatusRepository:
 
     def save_task(self, state: TaskState, version: int | None) -> int:
         item = task_to_item(state, version, self.clock(), self.retention_days)
+        item.quiet = True if self.quiet else None
         self._write(item.save)
         return int(item.version)
 
@@ -116,6 +121,7 @@ class StatusRepository:
 
     def save_run(self, state: RunState, version: int | None) -> int:
         item = run_to_item(state, version, self.clock(), self.retention_days)
+        item.quiet = True if self.quiet else None
         self._write(item.save)
         return int(item.version)
 

@@ -34,6 +34,7 @@ class StreamChange:
     sequence_number: str
     old: StoredState | None
     new: StoredState | None
+    quiet: bool = False  # the write asked not to notify (a backfill without --notify)
 
 
 def _state_of(item: TableItem) -> StoredState | None:
@@ -64,7 +65,13 @@ def decode_record(record: Mapping[str, Any]) -> StreamChange:
         sequence_number=sequence_number(record),
         old=_decode(stream.get("OldImage")),
         new=_decode(stream.get("NewImage")),
+        quiet=_is_quiet(stream.get("NewImage")),
     )
+
+
+def _is_quiet(image: Mapping[str, Any] | None) -> bool:
+    flag = (image or {}).get("quiet")
+    return isinstance(flag, Mapping) and flag.get("BOOL") is True
 
 
 def sequence_number(record: Mapping[str, Any]) -> str:
