@@ -27,6 +27,7 @@ def failure_of(failure: Failure | None) -> schemas.Failure | None:
             "failure_class": failure.failure_class,
             "status_reason": failure.status_reason,
             "exit_code": failure.exit_code,
+            "exception": failure.exception,
         }
     )
 
@@ -77,6 +78,7 @@ def task_of(state: TaskState) -> schemas.Task:
                 stopped_at=iso(a.stopped_at),
                 log_stream=a.log_stream,
                 log_group=state.log_group,
+                exception=a.exception,
             )
             for a in state.attempts
         ],

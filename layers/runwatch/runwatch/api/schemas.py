@@ -41,6 +41,10 @@ class Failure(_Model):
     failure_class: FailureClass
     status_reason: str | None
     exit_code: int | None
+    exception: str | None = Field(
+        default=None,
+        description="the final exception line of the task's log (at most 500 characters), once read",
+    )
 
 
 class RunSummary(_Model):
@@ -78,6 +82,10 @@ class Attempt(_Model):
     stopped_at: Timestamp
     log_stream: str | None
     log_group: str | None
+    exception: str | None = Field(
+        default=None,
+        description="a failed attempt's final exception line from its log (at most 500 characters), once read",
+    )
 
 
 class Task(_Model):
