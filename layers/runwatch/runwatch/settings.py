@@ -106,7 +106,13 @@ class IngestSettings(TableSettings):
     state_machine_prefix: str | None = Field(None, validation_alias="SFN_STATE_MACHINE_PREFIX")
 
 
-class ApiSettings(TableSettings):
+class LogSettings(_EnvSettings):
+    """Where attempts' logs are read: CloudWatch Logs, or first the files under DATA_DIR/logs (local stack)."""
+
+    data_dir: str | None = Field(None, validation_alias="DATA_DIR")
+
+
+class ApiSettings(TableSettings, LogSettings):
     """The status API."""
 
     # One other site whose pages may call the API (CORS); none when unset.
@@ -115,8 +121,12 @@ class ApiSettings(TableSettings):
     page_token_secret: str | None = Field(None, validation_alias="PAGE_TOKEN_SECRET", repr=False)
 
 
-class NotifierSettings(TableSettings):
+class NotifierSettings(TableSettings, LogSettings):
     """The notifier: channels and rules from AWS in Lambda, from plain variables in the local stack."""
+
+    # Lines of the root cause's traceback in run.failed messages; 0: only its exception line (logs may hold
+    # data that should not go to Slack).
+    log_lines: int = Field(0, ge=0, le=60, validation_alias="NOTIFY_LOG_LINES")
 
     # Lambda: each channel is configured by where its secret or topic lives.
     slack_webhook_secret_arn: str | None = Field(None, validation_alias="SLACK_WEBHOOK_SECRET_ARN")

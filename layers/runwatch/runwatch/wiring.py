@@ -21,6 +21,7 @@ from runwatch.settings import (
     ApiSettings,
     ConfigError,
     IngestSettings,
+    LogSettings,
     NotifierSettings,
     SweeperSettings,
     TableSettings,
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
     from runwatch.aws.batch_jobs import BatchJobs
     from runwatch.aws.executions import StepFunctionsExecutions
     from runwatch.domain.notification_policy import RoutingRules
+    from runwatch.logs.source import LogSource
     from runwatch.notify.delivery import HttpSender
+    from runwatch.services.attempt_logs import AttemptLogs
     from runwatch.services.backfill import Backfill, Progress
     from runwatch.services.ingest import Counters, Ingestor
     from runwatch.services.ingest_queue import IngestQueueConsumer
@@ -93,6 +96,45 @@ def build_queue_consumer(
     )
 
 
+# -- attempts' logs -----------------------------------------------------------------------------------------
+
+
+def build_log_source(
+    settings: LogSettings,
+    client: ClientFactory | None = None,
+    credentials_configured: Callable[[], bool] | None = None,
+) -> LogSource:
+    """CloudWatch Logs (a client made on first read); with DATA_DIR, the files under DATA_DIR/logs first,
+    then CloudWatch only when AWS credentials are configured."""
+    import boto3
+
+    from runwatch.aws.log_streams import LogTailReader
+    from runwatch.aws.session import LazyClient, aws_credentials_configured
+    from runwatch.logs.fallback import FirstFound
+    from runwatch.logs.local_source import LocalLogFiles
+
+    make = client or boto3.client
+    cloudwatch = LogTailReader(LazyClient(lambda: make("logs")))
+    if settings.data_dir is None:
+        return cloudwatch
+    files = LocalLogFiles(settings.data_dir)
+    with_aws = (credentials_configured or aws_credentials_configured)()
+    return FirstFound([files, cloudwatch] if with_aws else [files])
+
+
+def build_attempt_logs(
+    store: StatusRepository,
+    settings: LogSettings,
+    client: ClientFactory | None = None,
+    counters: Counters | None = None,
+    source: LogSource | None = None,
+) -> AttemptLogs:
+    """Attempts' logs over the (bound) table: the API's log route and the notifier's exception lines."""
+    from runwatch.services.attempt_logs import AttemptLogs
+
+    return AttemptLogs(store, source or build_log_source(settings, client), counters)
+
+
 # -- status API ---------------------------------------------------------------------------------------------
 
 
@@ -109,18 +151,23 @@ def build_queries(settings: ApiSettings) -> RunQueries:
     return RunQueries(RunReader(), PageTokens(key_from_secret(secret)))
 
 
-def build_api(settings: ApiSettings, logger: Logger | None = None) -> APIGatewayRestResolver:
-    """The status API and dashboard (routes, OpenAPI model) over build_queries."""
-    return api_factory(settings, logger)()
+def build_api(
+    settings: ApiSettings, logger: Logger | None = None, log_source: LogSource | None = None
+) -> APIGatewayRestResolver:
+    """The status API and dashboard (routes, OpenAPI model) over build_queries and attempts' logs."""
+    return api_factory(settings, logger, log_source)()
 
 
-def api_factory(settings: ApiSettings, logger: Logger | None = None) -> Callable[[], APIGatewayRestResolver]:
+def api_factory(
+    settings: ApiSettings, logger: Logger | None = None, log_source: LogSource | None = None
+) -> Callable[[], APIGatewayRestResolver]:
     """Makes resolvers over one query service: Lambda needs one, a threaded server one per request in flight
     (a resolver holds the current request's state)."""
     from runwatch.api.app import create_app
 
     queries = build_queries(settings)
-    return lambda: create_app(queries, cors_origin=settings.cors_origin, logger=logger)
+    logs = build_attempt_logs(StatusRepository(settings.retention_days), settings, source=log_source)
+    return lambda: create_app(queries, logs, cors_origin=settings.cors_origin, logger=logger)
 
 
 # -- notifier -----------------------------------------------------------------------------------------------
@@ -145,14 +192,17 @@ def build_lambda_notifier(
         )
     else:
         rules = RulesSource.fixed(_file_rules(settings))
+    store = bind_table(settings)
     return Notifier(
-        bind_table(settings),
+        store,
         channels,
         rules,
         links=LinkBuilder(settings.dashboard_url),
         counters=counters,
         # One rate-limit wait on top of the slowest delivery.
         send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
+        failure_logs=build_attempt_logs(store, settings, client, counters).excerpt,
+        log_lines=settings.log_lines,
     )
 
 
@@ -161,6 +211,7 @@ def build_local_notifier(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     clock: Callable[[], float] = time.time,
+    log_source: LogSource | None = None,
 ) -> Notifier:
     """The local stack's notifier: the Lambda's code, channels and rules from NOTIFY_* variables.
 
@@ -174,7 +225,15 @@ def build_local_notifier(
     slack_sender, webhook_sender = _senders(settings, sleep, monotonic)
     channels = _url_channels(settings, slack_sender, webhook_sender, clock)
     rules = RulesSource.fixed(_file_rules(settings))
-    return Notifier(bind_table(settings), channels, rules, links=LinkBuilder(settings.dashboard_url))
+    store = bind_table(settings)
+    return Notifier(
+        store,
+        channels,
+        rules,
+        links=LinkBuilder(settings.dashboard_url),
+        failure_logs=build_attempt_logs(store, settings, source=log_source).excerpt,
+        log_lines=settings.log_lines,
+    )
 
 
 def _senders(

@@ -11,6 +11,7 @@ from runwatch.domain.run_state import RunState
 from runwatch.domain.steps import StepState
 from runwatch.domain.task_state import Failure, TaskState
 from runwatch.domain.times import iso
+from runwatch.services.attempt_logs import AttemptLogTail
 from runwatch.services.queries import FlowLastRun, Listing, RunWithSteps
 
 
@@ -109,3 +110,13 @@ def flow_page(listing: Listing[FlowLastRun]) -> schemas.FlowPage:
 def run_detail(detail: RunWithSteps) -> schemas.RunDetail:
     steps = [step_of(step) for step in detail.steps]
     return schemas.RunDetail.model_validate({**_summary_fields(detail.run), "steps": steps})
+
+
+def attempt_log(tail: AttemptLogTail) -> schemas.AttemptLog:
+    return schemas.AttemptLog(
+        log_group=tail.log_group,
+        log_stream=tail.log_stream,
+        lines=[schemas.LogLine(ts=iso(line.ts_ms), message=line.message) for line in tail.lines],
+        exception=tail.exception,
+        next_token=tail.next_token,
+    )

@@ -134,6 +134,23 @@ class Health(_Model):
     status: Literal["ok"]
 
 
+class LogLine(_Model):
+    ts: Timestamp
+    message: str
+
+
+class AttemptLog(_Model):
+    """The newest lines of an attempt's log (oldest first); `next_token` asks for the lines before them."""
+
+    log_group: str
+    log_stream: str
+    lines: list[LogLine]
+    exception: str | None = Field(
+        description="the attempt's final exception line (at most 500 characters), when its log shows one"
+    )
+    next_token: str | None = Field(description="pass back as `next_token` for older lines; null at the start")
+
+
 class ErrorBody(_Model):
     message: str
     parameter: str | None = Field(default=None, description="the request parameter at fault (400 only)")

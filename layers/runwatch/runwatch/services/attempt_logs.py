@@ -11,6 +11,7 @@ metrics, since a stream can hold secrets.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
@@ -27,6 +28,8 @@ from runwatch.logs.source import (
 from runwatch.logs.traceback import MAX_EXCEPTION_CHARS, FailureExcerpt, find_failure
 from runwatch.services.ingest.joins import Joins, StateStore
 
+# A response's lines as JSON text (escapes included) stay under this, so the whole body stays under 256 KB.
+MAX_LINES_JSON_BYTES: Final = 240 * 1024
 # Counter names: how often a failure's log was read, and why it could not be.
 READ: Final = "failure_logs_read"
 MISSING: Final = "failure_logs_missing"
@@ -104,6 +107,9 @@ class AttemptLogs:
         if location is None:
             raise LogStreamNotFound(f"attempt {attempt} of task {key.step}/{key.task_id} has no log stream")
         page = self.source.tail(*location, limit=limit, before_token=next_token)
+        fitting = _lines_fitting(page.lines, MAX_LINES_JSON_BYTES)
+        if fitting < len(page.lines):  # escapes grew the lines past the bound: ask for fewer
+            page = self.source.tail(*location, limit=fitting, before_token=next_token)
         excerpt = find_failure(line.message for line in page.lines)
         exception = found.exception
         if exception is None and next_token is None and found.status == "failed" and excerpt.exception:
@@ -145,6 +151,16 @@ class AttemptLogs:
             state: RunState = run.state
             joins.run(run_observation_of_task(joined, state))
         return joined
+
+
+def _lines_fitting(lines: tuple[LogLine, ...], budget: int) -> int:
+    """How many of the newest lines fit in `budget` bytes of JSON (at least one)."""
+    used = 0
+    for count, line in enumerate(reversed(lines)):
+        used += len(json.dumps(line.message, ensure_ascii=False).encode()) + 48  # "ts", "message", braces
+        if used > budget:
+            return max(count, 1)
+    return len(lines)
 
 
 def _counter_of(error: LogsUnavailable) -> str:
