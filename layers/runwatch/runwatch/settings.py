@@ -106,13 +106,7 @@ class IngestSettings(TableSettings):
     state_machine_prefix: str | None = Field(None, validation_alias="SFN_STATE_MACHINE_PREFIX")
 
 
-class LogSettings(_EnvSettings):
-    """Where attempts' logs are read: CloudWatch Logs, or first the files under DATA_DIR/logs (local stack)."""
-
-    data_dir: str | None = Field(None, validation_alias="DATA_DIR")
-
-
-class ApiSettings(TableSettings, LogSettings):
+class ApiSettings(TableSettings):
     """The status API."""
 
     # One other site whose pages may call the API (CORS); none when unset.
@@ -121,7 +115,7 @@ class ApiSettings(TableSettings, LogSettings):
     page_token_secret: str | None = Field(None, validation_alias="PAGE_TOKEN_SECRET", repr=False)
 
 
-class NotifierSettings(TableSettings, LogSettings):
+class NotifierSettings(TableSettings):
     """The notifier: channels and rules from AWS in Lambda, from plain variables in the local stack."""
 
     # Lines of the root cause's traceback in run.failed messages; 0: only its exception line (logs may hold

@@ -21,7 +21,6 @@ from runwatch.settings import (
     ApiSettings,
     ConfigError,
     IngestSettings,
-    LogSettings,
     NotifierSettings,
     SweeperSettings,
     TableSettings,
@@ -99,40 +98,41 @@ def build_queue_consumer(
 # -- attempts' logs -----------------------------------------------------------------------------------------
 
 
-def build_log_source(
-    settings: LogSettings,
-    client: ClientFactory | None = None,
-    credentials_configured: Callable[[], bool] | None = None,
-) -> LogSource:
-    """CloudWatch Logs (a client made on first read); with DATA_DIR, the files under DATA_DIR/logs first,
-    then CloudWatch only when AWS credentials are configured."""
+def build_log_source(client: ClientFactory | None = None) -> LogSource:
+    """CloudWatch Logs, with a client made on the first read (most invocations never read a log)."""
     import boto3
 
     from runwatch.aws.log_streams import LogTailReader
-    from runwatch.aws.session import LazyClient, aws_credentials_configured
+    from runwatch.aws.session import LazyClient
+
+    make = client or boto3.client
+    return LogTailReader(LazyClient(lambda: make("logs")))
+
+
+def build_local_log_source(
+    data_dir: str | None,
+    client: ClientFactory | None = None,
+    credentials_configured: Callable[[], bool] | None = None,
+) -> LogSource:
+    """The local stack's: the files under DATA_DIR/logs first, then CloudWatch only when AWS credentials
+    are configured; with neither, every stream is missing (404)."""
+    from runwatch.aws.session import aws_credentials_configured
     from runwatch.logs.fallback import FirstFound
     from runwatch.logs.local_source import LocalLogFiles
 
-    make = client or boto3.client
-    cloudwatch = LogTailReader(LazyClient(lambda: make("logs")))
-    if settings.data_dir is None:
-        return cloudwatch
-    files = LocalLogFiles(settings.data_dir)
-    with_aws = (credentials_configured or aws_credentials_configured)()
-    return FirstFound([files, cloudwatch] if with_aws else [files])
+    sources: list[LogSource] = [LocalLogFiles(data_dir)] if data_dir else []
+    if (credentials_configured or aws_credentials_configured)():
+        sources.append(build_log_source(client))
+    return FirstFound(sources)
 
 
 def build_attempt_logs(
-    store: StatusRepository,
-    settings: LogSettings,
-    client: ClientFactory | None = None,
-    counters: Counters | None = None,
-    source: LogSource | None = None,
+    store: StatusRepository, source: LogSource, counters: Counters | None = None
 ) -> AttemptLogs:
     """Attempts' logs over the (bound) table: the API's log route and the notifier's exception lines."""
     from runwatch.services.attempt_logs import AttemptLogs
 
-    return AttemptLogs(store, source or build_log_source(settings, client), counters)
+    return AttemptLogs(store, source, counters)
 
 
 # -- status API ---------------------------------------------------------------------------------------------
@@ -166,7 +166,8 @@ def api_factory(
     from runwatch.api.app import create_app
 
     queries = build_queries(settings)
-    logs = build_attempt_logs(StatusRepository(settings.retention_days), settings, source=log_source)
+    store = StatusRepository(settings.retention_days)  # build_queries bound the table
+    logs = build_attempt_logs(store, log_source or build_log_source())
     return lambda: create_app(queries, logs, cors_origin=settings.cors_origin, logger=logger)
 
 
@@ -201,7 +202,7 @@ def build_lambda_notifier(
         counters=counters,
         # One rate-limit wait on top of the slowest delivery.
         send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
-        failure_logs=build_attempt_logs(store, settings, client, counters).excerpt,
+        failure_logs=build_attempt_logs(store, build_log_source(client), counters).excerpt,
         log_lines=settings.log_lines,
     )
 
@@ -216,7 +217,8 @@ def build_local_notifier(
     """The local stack's notifier: the Lambda's code, channels and rules from NOTIFY_* variables.
 
     Raises RulesError for a bad NOTIFY_RULES file and ConfigError for a bad URL, so `make local` stops at
-    start with the reason.
+    start with the reason. `log_source` (the local stack's, build_local_log_source) is where failed
+    attempts' logs are read; without one, CloudWatch only when AWS credentials are configured.
     """
     from runwatch.notify.links import LinkBuilder
     from runwatch.notify.rules import RulesSource
@@ -231,7 +233,7 @@ def build_local_notifier(
         channels,
         rules,
         links=LinkBuilder(settings.dashboard_url),
-        failure_logs=build_attempt_logs(store, settings, source=log_source).excerpt,
+        failure_logs=build_attempt_logs(store, log_source or build_local_log_source(None)).excerpt,
         log_lines=settings.log_lines,
     )
 
