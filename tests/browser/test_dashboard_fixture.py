@@ -347,11 +347,14 @@ def test_failed_attempt_opens_its_log_tail_with_the_traceback_highlighted(
     assert row.get_by_test_id("attempt-exception").inner_text() == "KeyError: 'customer_segment'"
     button = row.get_by_test_id("log-tail-button")
     assert button.get_attribute("aria-expanded") == "false"
+    task_cell = p.locator("[data-step=score] td.task")
+    assert task_cell.get_attribute("rowspan") == "2"
     button.click()
 
     tail = p.locator("[data-step=score] [data-testid=log-tail]").nth(1)
     tail.locator("[data-testid=log-lines]").wait_for()
     assert button.get_attribute("aria-expanded") == "true"
+    assert task_cell.get_attribute("rowspan") == "3", "the task's cell spans the open log row too"
     highlighted = tail.locator("[data-testid=traceback-line]").all_inner_texts()
     assert highlighted[0].rstrip("\n") == "Traceback (most recent call last):"
     assert highlighted[-1].rstrip("\n") == "KeyError: 'customer_segment'"
@@ -362,3 +365,4 @@ def test_failed_attempt_opens_its_log_tail_with_the_traceback_highlighted(
 
     button.click()
     assert not tail.is_visible() and button.get_attribute("aria-expanded") == "false"
+    assert task_cell.get_attribute("rowspan") == "2"
