@@ -30,6 +30,21 @@ ACCOUNT = "123456789012"
 OOM = "OutOfMemoryError: Container killed due to memory usage"
 ESSENTIAL = "Essential container in task exited"
 KILLED = "Metaflow initiated job termination."
+EXCEPTION = "KeyError: 'customer_segment'"
+# What a failed attempt printed (the log route answers with it for every failed attempt that has a stream).
+LOG_LINES = [
+    "Task is starting.",
+    "Loading 1,204,311 rows from s3://demo-bucket/features/",
+    "Epoch 1/3: loss 0.6931",
+    "    Internal error",
+    "Traceback (most recent call last):",
+    '  File "/metaflow/scoring_flow.py", line 48, in score',
+    "    features = self.encode(batch)",
+    '  File "/metaflow/scoring_flow.py", line 71, in encode',
+    "    return {name: table[name] for name in self.columns}",
+    EXCEPTION,
+    "Task failed.",
+]
 BLOCKED = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type [p3.2xlarge]"
 
 
@@ -74,6 +89,7 @@ class _Fixtures:
             "stopped_at": self.iso(stopped),
             "log_stream": f"metaflow_5d41b2c3/default/{stream}" if started is not None else None,
             "log_group": group,
+            "exception": None,
         }
 
     @staticmethod
@@ -152,6 +168,7 @@ class _Fixtures:
             "failure_class": cls,
             "status_reason": reason,
             "exit_code": code,
+            "exception": None,
         }
 
     # -- scenarios ---------------------------------------------------------------------------
@@ -245,7 +262,8 @@ class _Fixtures:
             self.step("start", [self.task(a, "succeeded", [at(0, "succeeded", 140, 139.2, 137, job=a)])]),
             self.step("score", [self.task(job, "failed", attempts)]),
         ]
-        failure = self.failure("score", job, 1, "user_code", ESSENTIAL, 1)
+        attempts[1]["exception"] = EXCEPTION
+        failure = {**self.failure("score", job, 1, "user_code", ESSENTIAL, 1), "exception": EXCEPTION}
         run_id = "sfn-8c1e5b7d-2f4a-7c3e-1d9b-6e2f0a4c8b13_90d3f7a1-6b2e-c4d8-5f1a-3e7b9c2d4a68"
         sfn = {"orchestrator": "step-functions", "user": "SFN"}
         return self.run("ScoringFlow", run_id, "failed", 140, 121, steps, failure=failure, **sfn)
@@ -452,12 +470,42 @@ class FixtureAPI:
             if query.get("status"):
                 runs = [r for r in runs if r["status"] == query["status"]]
             return self._page(headers, "runs", [_summary(r) for r in runs], offset, limit)
+        return self._run_route(segs, headers)
+
+    def _run_route(self, segs: list[str], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if len(segs) == 11 and segs[0] == "flows" and segs[2] == "runs" and segs[10] == "logs":
+            return self._log(headers, segs)
         if len(segs) == 4 and segs[0] == "flows" and segs[2] == "runs":
-            for run in runs:
+            for run in self.runs:
                 if run["flow"] == segs[1] and run["run_id"] == segs[3]:
                     return self._json(200, run, headers)
             return self._json(404, {"message": f"run {segs[3]} of flow {segs[1]} not found"})
         return self._json(404, {"message": "not found"})
+
+    def _log(self, headers: dict[str, str], segs: list[str]) -> tuple[int, dict[str, str], bytes]:
+        flow, run_id, step, task_id, attempt = segs[1], segs[3], segs[5], segs[7], segs[9]
+        for run in self.runs:
+            if (run["flow"], run["run_id"]) != (flow, run_id):
+                continue
+            for a in (
+                a
+                for s in run["steps"]
+                if s["step"] == step
+                for t in s["tasks"]
+                if t["task_id"] == task_id
+                for a in t["attempts"]
+                if str(a["attempt"]) == attempt and a["log_stream"]
+            ):
+                lines = [{"ts": a["started_at"], "message": m} for m in LOG_LINES]
+                body = {
+                    "log_group": a["log_group"] or "/aws/batch/job",
+                    "log_stream": a["log_stream"],
+                    "lines": lines,
+                    "exception": EXCEPTION,
+                    "next_token": None,
+                }
+                return self._json(200, body, headers)
+        return self._json(404, {"message": "log stream not found"})
 
     def _page(
         self, headers: dict[str, str], key: str, items: list[Any], offset: int, limit: int

@@ -324,3 +324,45 @@ def test_flow_route_and_run_route_survive_reload(fixture_api: Serve, dashboard: 
     page.wait_view("run")
     assert page.page.locator("#run-title [data-testid=run-flow]").inner_text() == XSS
     assert page.page.title().startswith(XSS)
+
+
+SCORE_RUN = (
+    "ScoringFlow",
+    "sfn-8c1e5b7d-2f4a-7c3e-1d9b-6e2f0a4c8b13_90d3f7a1-6b2e-c4d8-5f1a-3e7b9c2d4a68",
+)
+
+
+def test_failed_attempt_opens_its_log_tail_with_the_traceback_highlighted(
+    fixture_api: Serve, dashboard: Open
+) -> None:
+    api, url = fixture_api()
+    page = dashboard(url).open_run(*SCORE_RUN)
+    p = page.page
+    assert (
+        p.locator("#run-failure [data-testid=failure-exception]").inner_text()
+        == "KeyError: 'customer_segment'"
+    )
+
+    row = p.locator("[data-step=score] [data-testid=attempt-row][data-attempt='1']")
+    assert row.get_by_test_id("attempt-exception").inner_text() == "KeyError: 'customer_segment'"
+    button = row.get_by_test_id("log-tail-button")
+    assert button.get_attribute("aria-expanded") == "false"
+    task_cell = p.locator("[data-step=score] td.task")
+    assert task_cell.get_attribute("rowspan") == "2"
+    button.click()
+
+    tail = p.locator("[data-step=score] [data-testid=log-tail]").nth(1)
+    tail.locator("[data-testid=log-lines]").wait_for()
+    assert button.get_attribute("aria-expanded") == "true"
+    assert task_cell.get_attribute("rowspan") == "3", "the task's cell spans the open log row too"
+    highlighted = tail.locator("[data-testid=traceback-line]").all_inner_texts()
+    assert highlighted[0].rstrip("\n") == "Traceback (most recent call last):"
+    assert highlighted[-1].rstrip("\n") == "KeyError: 'customer_segment'"
+    assert len(highlighted) == 6, "header, two frames with their source lines, the exception"
+    assert "Task failed." in tail.locator("[data-testid=log-lines]").inner_text()
+    assert any("/attempts/1/logs" in path for path, _ in api.requests)
+    page.screenshot("fixture-log-tail")
+
+    button.click()
+    assert not tail.is_visible() and button.get_attribute("aria-expanded") == "false"
+    assert task_cell.get_attribute("rowspan") == "2"

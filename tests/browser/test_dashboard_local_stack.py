@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from runwatch_dev.local.demo import build_demo
+from runwatch_dev.local.demo_logs import write_demo_logs
 from tests.browser.dashboard_page import Dashboard
 from tests.integration.local.stack import LocalStackProcess, start_local_stack
 
@@ -57,6 +58,40 @@ def test_lists_the_demo_runs_and_shows_the_root_cause_of_the_failed_one(
     assert page.page.locator("[data-testid=gantt-bar]").count() > 0
     page.screenshot("local-stack-failed-run")
     assert page.dialogs == [] and page.errors == []
+
+
+def test_the_failed_attempts_log_opens_from_the_data_dir(
+    tmp_path: Path, dashboard: Callable[..., Dashboard]
+) -> None:
+    data_dir = tmp_path / "data"
+    stack = start_local_stack(port=0, demo=False, data_dir=data_dir, work_dir=tmp_path)
+    try:
+        demo = build_demo(int(time.time() * 1000) - 600_000)
+        events = [*demo.history, *(scheduled.event for scheduled in demo.schedule)]
+        assert write_demo_logs(events, data_dir) > 0  # what the demo writes when it plays
+        assert stack.post_events(events).json()["rejected"] == 0
+        buggy = next(run for run in demo.runs if run.failure_class == "user_code")
+
+        page = dashboard(stack.url).open_run(buggy.flow, buggy.run_id)
+        buggy_attempts = page.page.locator(
+            "[data-testid=attempt-row]:has([data-testid=failure-class]:text-is('user_code'))"
+        )
+        assert buggy_attempts.count() == 3  # three attempts, each with its log
+        buggy_attempts.last.get_by_test_id("log-tail-button").click()
+        tail = page.page.locator("[data-testid=log-tail]:visible")
+        tail.locator("[data-testid=log-lines]").wait_for()
+        highlighted = tail.locator("[data-testid=traceback-line]").all_inner_texts()
+        assert highlighted[0].startswith("Traceback (most recent call last):")
+        assert highlighted[-1].rstrip("\n") == "KeyError: 'customer_segment'"
+        # The first read kept the exception: the root cause box shows it after the next refresh.
+        page.page.reload()
+        page.wait_view("run")
+        exception = page.page.locator("#run-failure [data-testid=failure-exception]")
+        assert exception.inner_text() == "KeyError: 'customer_segment'"
+        page.screenshot("local-stack-log-tail")
+        assert page.dialogs == [] and page.errors == []
+    finally:
+        assert stack.stop() == 0
 
 
 def test_event_strings_render_as_text(stack: LocalStackProcess, dashboard: Callable[..., Dashboard]) -> None:

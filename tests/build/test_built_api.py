@@ -55,3 +55,59 @@ def test_built_api_answers_the_sample_requests(table_name: str, dynamodb_local: 
     status, headers, body = invoke("get_dashboard")
     assert status == 200 and headers["Content-Type"] == ["text/html; charset=utf-8"]
     assert "<html" in body.lower()
+
+
+def test_built_api_reads_an_attempts_log_from_cloudwatch(
+    table_name: str, dynamodb_local: DynamoDBLocal
+) -> None:
+    """The sample log request against a CloudWatch Logs stand-in (moto's server on 127.0.0.1)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    ingestor = Ingestor(
+        bind_table(TableSettings(table_name=table_name, dynamodb_endpoint=dynamodb_local.endpoint))
+    )
+    events = sorted((EVENTS / "local_run").glob("*.json"))
+    for path in events:
+        ingestor.ingest(path.read_text())
+    failed = json.loads((EVENTS / "local_run" / "04_train_task3_attempt0_FAILED.json").read_text())
+    stream = failed["detail"]["container"]["logStreamName"]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        logs = boto3.client(
+            "logs",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        logs.create_log_group(logGroupName="/aws/batch/job")
+        logs.create_log_stream(logGroupName="/aws/batch/job", logStreamName=stream)
+        lines = [
+            "Training shard 3",
+            "Traceback (most recent call last):",
+            '  File "f.py", line 3, in t',
+            "KeyError: 'label'",
+        ]
+        logs.put_log_events(
+            logGroupName="/aws/batch/job",
+            logStreamName=stream,
+            logEvents=[{"timestamp": 1795719400000 + n, "message": line} for n, line in enumerate(lines)],
+        )
+        env = {
+            "TABLE_NAME": table_name,
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint,
+        }
+        response = invoke_built("ApiFunction", _event("get_attempt_log"), env)
+    finally:
+        server.stop()
+
+    assert response["statusCode"] == 200, response["body"]
+    body = json.loads(response["body"])
+    assert (body["log_group"], body["log_stream"]) == ("/aws/batch/job", stream)
+    assert [line["message"] for line in body["lines"]] == lines
+    assert body["exception"] == "KeyError: 'label'" and body["next_token"] is None

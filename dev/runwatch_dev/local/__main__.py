@@ -31,6 +31,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runwatch.logs.source import LogSource
     from runwatch.services.notify import Notifier
     from runwatch.settings import NotifierSettings, SweeperSettings
 
@@ -161,7 +162,7 @@ class LocalStack:
 
         from runwatch.observability import logger
         from runwatch.settings import ApiSettings, IngestSettings, NotifierSettings, SweeperSettings
-        from runwatch.wiring import api_factory, build_ingestor
+        from runwatch.wiring import api_factory, build_ingestor, build_local_log_source
         from runwatch_dev.local.apigw import template_routes
         from runwatch_dev.local.dead_letters import FILE_NAME, FileDeadLetters
         from runwatch_dev.local.dynamodb_local import DynamoDBLocal
@@ -192,6 +193,9 @@ class LocalStack:
         else:
             dead_letter_dir = self._temp_dir = Path(tempfile.mkdtemp(prefix="runwatch-local-"))
         self.dead_letter_path = dead_letter_dir / FILE_NAME
+        # Attempts' logs: files under <DATA_DIR or the temporary folder>/logs, else CloudWatch when AWS
+        # credentials are configured, else 404.
+        log_source = build_local_log_source(str(dead_letter_dir))
 
         ddb = self.ddb = DynamoDBLocal(
             port=config.dynamodb_port or None,
@@ -209,13 +213,15 @@ class LocalStack:
         local_table = {"dynamodb_endpoint": ddb.endpoint}
         ingest_settings = ingest_settings.model_copy(update=local_table)
         notifier = (
-            self._build_notifier(notifier_settings.model_copy(update=local_table))
+            self._build_notifier(notifier_settings.model_copy(update=local_table), log_source)
             if notifier_settings is not None
             else None
         )
 
         dead_letters = FileDeadLetters(self.dead_letter_path)
-        app = ResolverPool(api_factory(api_settings.model_copy(update=local_table), logger=logger))
+        app = ResolverPool(
+            api_factory(api_settings.model_copy(update=local_table), logger=logger, log_source=log_source)
+        )
         server.start(app, EventIntake(build_ingestor(ingest_settings), dead_letters, logger=logger))
 
         if notifier is not None:
@@ -231,14 +237,16 @@ class LocalStack:
             # Its own ingestor: posted events need not queue behind the demo's (conditional writes keep the
             # two consistent, as with concurrent Lambda invocations).
             intake = EventIntake(build_ingestor(ingest_settings), dead_letters, logger=logger)
-            player = DemoPlayer(intake.ingest_all, console=self.console, logger=logger).start()
+            player = DemoPlayer(
+                intake.ingest_all, console=self.console, logger=logger, log_dir=dead_letter_dir
+            ).start()
             self._stops.append(("demo", player.stop))
 
-    def _build_notifier(self, settings: NotifierSettings) -> Notifier:
+    def _build_notifier(self, settings: NotifierSettings, log_source: LogSource) -> Notifier:
         from runwatch.wiring import build_local_notifier
 
         # Raises (RulesError, ConfigError) with the reason for a bad rules file or URL: start-up stops there.
-        return build_local_notifier(settings)
+        return build_local_notifier(settings, log_source=log_source)
 
     def _start_notifications(self, notifier: Notifier, dynamodb: Any, streams: Any) -> None:
         from runwatch.observability import logger

@@ -26,10 +26,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from runwatch_dev.local.demo_logs import write_demo_logs
 from runwatch_dev.local.synth import RunSpec, simulate_run
 
 DEFAULT_SEED = 20261126
@@ -288,8 +290,11 @@ class DemoPlayer:
         console: Callable[[str], None] | None = None,
         seed: int = DEFAULT_SEED,
         logger: Logger | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         self._sink = sink
+        # Where the failed attempts' logs are written (DATA_DIR: the local log source reads DATA_DIR/logs).
+        self._log_dir = log_dir
         self._clock = clock
         self._stopping = threading.Event()
         self._wait = wait or self._stopping.wait
@@ -304,6 +309,8 @@ class DemoPlayer:
     def play(self) -> Demo:
         start = self._clock()
         demo = self.demo = build_demo(int(start * 1000), self._seed)
+        if self._log_dir is not None:
+            write_demo_logs([*demo.history, *(item.event for item in demo.schedule)], self._log_dir)
         live = sum(1 for run in demo.runs if run.live)
         self._console(
             f"demo: replaying {live} Metaflow runs over the next {demo.duration:.0f} s "

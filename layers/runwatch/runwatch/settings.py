@@ -118,6 +118,10 @@ class ApiSettings(TableSettings):
 class NotifierSettings(TableSettings):
     """The notifier: channels and rules from AWS in Lambda, from plain variables in the local stack."""
 
+    # Lines of the root cause's traceback in run.failed messages; 0: only its exception line (logs may hold
+    # data that should not go to Slack).
+    log_lines: int = Field(0, ge=0, le=60, validation_alias="NOTIFY_LOG_LINES")
+
     # Lambda: each channel is configured by where its secret or topic lives.
     slack_webhook_secret_arn: str | None = Field(None, validation_alias="SLACK_WEBHOOK_SECRET_ARN")
     webhook_secret_arn: str | None = Field(None, validation_alias="WEBHOOK_SECRET_ARN")

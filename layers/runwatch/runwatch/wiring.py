@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from runwatch.aws.batch_jobs import BatchJobs
     from runwatch.aws.executions import StepFunctionsExecutions
     from runwatch.domain.notification_policy import RoutingRules
+    from runwatch.logs.source import LogSource
     from runwatch.notify.delivery import HttpSender
+    from runwatch.services.attempt_logs import AttemptLogs
     from runwatch.services.backfill import Backfill, Progress
     from runwatch.services.ingest import Counters, Ingestor
     from runwatch.services.ingest_queue import IngestQueueConsumer
@@ -98,6 +100,46 @@ def build_queue_consumer(
     )
 
 
+# -- attempts' logs -----------------------------------------------------------------------------------------
+
+
+def build_log_source(client: ClientFactory | None = None) -> LogSource:
+    """CloudWatch Logs, with a client made on the first read (most invocations never read a log)."""
+    import boto3
+
+    from runwatch.aws.log_streams import LogTailReader
+    from runwatch.aws.session import LazyClient
+
+    make = client or boto3.client
+    return LogTailReader(LazyClient(lambda: make("logs")))
+
+
+def build_local_log_source(
+    data_dir: str | None,
+    client: ClientFactory | None = None,
+    credentials_configured: Callable[[], bool] | None = None,
+) -> LogSource:
+    """The local stack's: the files under DATA_DIR/logs first, then CloudWatch only when AWS credentials
+    are configured; with neither, every stream is missing (404)."""
+    from runwatch.aws.session import aws_credentials_configured
+    from runwatch.logs.fallback import FirstFound
+    from runwatch.logs.local_source import LocalLogFiles
+
+    sources: list[LogSource] = [LocalLogFiles(data_dir)] if data_dir else []
+    if (credentials_configured or aws_credentials_configured)():
+        sources.append(build_log_source(client))
+    return FirstFound(sources)
+
+
+def build_attempt_logs(
+    store: StatusRepository, source: LogSource, counters: Counters | None = None
+) -> AttemptLogs:
+    """Attempts' logs over the (bound) table: the API's log route and the notifier's exception lines."""
+    from runwatch.services.attempt_logs import AttemptLogs
+
+    return AttemptLogs(store, source, counters)
+
+
 # -- status API ---------------------------------------------------------------------------------------------
 
 
@@ -114,18 +156,24 @@ def build_queries(settings: ApiSettings) -> RunQueries:
     return RunQueries(RunReader(), PageTokens(key_from_secret(secret)))
 
 
-def build_api(settings: ApiSettings, logger: Logger | None = None) -> APIGatewayRestResolver:
-    """The status API and dashboard (routes, OpenAPI model) over build_queries."""
-    return api_factory(settings, logger)()
+def build_api(
+    settings: ApiSettings, logger: Logger | None = None, log_source: LogSource | None = None
+) -> APIGatewayRestResolver:
+    """The status API and dashboard (routes, OpenAPI model) over build_queries and attempts' logs."""
+    return api_factory(settings, logger, log_source)()
 
 
-def api_factory(settings: ApiSettings, logger: Logger | None = None) -> Callable[[], APIGatewayRestResolver]:
+def api_factory(
+    settings: ApiSettings, logger: Logger | None = None, log_source: LogSource | None = None
+) -> Callable[[], APIGatewayRestResolver]:
     """Makes resolvers over one query service: Lambda needs one, a threaded server one per request in flight
     (a resolver holds the current request's state)."""
     from runwatch.api.app import create_app
 
     queries = build_queries(settings)
-    return lambda: create_app(queries, cors_origin=settings.cors_origin, logger=logger)
+    store = StatusRepository(settings.retention_days)  # build_queries bound the table
+    logs = build_attempt_logs(store, log_source or build_log_source())
+    return lambda: create_app(queries, logs, cors_origin=settings.cors_origin, logger=logger)
 
 
 # -- notifier -----------------------------------------------------------------------------------------------
@@ -149,8 +197,9 @@ def build_lambda_notifier(
         rules = RulesSource(ssm_rules(client("ssm"), settings.rules_parameter, ttl=ttl), retry_after=ttl)
     else:
         rules = RulesSource.fixed(_file_rules(settings))
+    store = bind_table(settings)
     return Notifier(
-        bind_table(settings),
+        store,
         channels,
         rules,
         links=LinkBuilder(settings.dashboard_url),
@@ -158,6 +207,8 @@ def build_lambda_notifier(
         max_age_minutes=settings.max_age_minutes,
         # One rate-limit wait on top of the slowest delivery.
         send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
+        failure_logs=build_attempt_logs(store, build_log_source(client), counters).excerpt,
+        log_lines=settings.log_lines,
     )
 
 
@@ -166,11 +217,13 @@ def build_local_notifier(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     clock: Callable[[], float] = time.time,
+    log_source: LogSource | None = None,
 ) -> Notifier:
     """The local stack's notifier: the Lambda's code, channels and rules from NOTIFY_* variables.
 
     Raises RulesError for a bad NOTIFY_RULES file and ConfigError for a bad URL, so `make local` stops at
-    start with the reason.
+    start with the reason. `log_source` (the local stack's, build_local_log_source) is where failed
+    attempts' logs are read; without one, CloudWatch only when AWS credentials are configured.
     """
     from runwatch.notify.links import LinkBuilder
     from runwatch.notify.rules import RulesSource
@@ -179,12 +232,15 @@ def build_local_notifier(
     slack_sender, webhook_sender = _senders(settings, sleep, monotonic)
     channels = _url_channels(settings, slack_sender, webhook_sender, clock)
     rules = RulesSource.fixed(_file_rules(settings))
+    store = bind_table(settings)
     return Notifier(
-        bind_table(settings),
+        store,
         channels,
         rules,
         links=LinkBuilder(settings.dashboard_url),
         max_age_minutes=settings.max_age_minutes,
+        failure_logs=build_attempt_logs(store, log_source or build_local_log_source(None)).excerpt,
+        log_lines=settings.log_lines,
     )
 
 

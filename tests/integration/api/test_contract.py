@@ -102,6 +102,7 @@ def test_oom_failure_with_killed_siblings(api: APIGatewayRestResolver, ingest: I
         "failure_class": "oom",
         "status_reason": "OutOfMemoryError: Container killed due to memory usage",
         "exit_code": 137,
+        "exception": None,
     }
     counts = train["task_counts"]
     assert counts["failed"] == 1 and counts.get("killed", 0) >= 1 and sum(counts.values()) == 12
@@ -128,6 +129,7 @@ def test_execution_level_failure_has_no_task(api: APIGatewayRestResolver, ingest
         "failure_class": "timeout",
         "status_reason": "States.Timeout",
         "exit_code": None,
+        "exception": None,
     }
     assert run["execution_arn"].endswith(":execution:ReportFlow:0f1e2d3c-4b5a-4697-8877-665544332211")
     assert all(s["status"] == "succeeded" for s in run["steps"])

@@ -233,3 +233,87 @@ def test_a_bad_rules_file_stops_the_local_notifier_at_start(
 
     with pytest.raises(RulesError, match=r"rules.json: rule 1, channels\[0\]: unknown channel 'teams'"):
         _notifier(receiver, sleeps, NOTIFY_RULES=str(rules))
+
+
+def _root_cause_location(repository: StatusRepository, key: RunKey) -> tuple[str, str]:
+    run, tasks = repository.run_with_tasks(key)
+    assert run is not None and run.state.failure is not None
+    failure = run.state.failure
+    task = next(t for t in tasks if (t.key.step, t.key.task_id) == (failure.step, failure.task_id))
+    attempt = next(a for a in task.attempts if a.attempt == failure.attempt)
+    assert task.log_group and attempt.log_stream, "the Batch event's log location is kept at ingest"
+    return task.log_group, attempt.log_stream
+
+
+def test_run_failed_carries_the_exception_line_read_once_from_the_log(
+    repository: StatusRepository,
+    stream: StreamReader,
+    receiver: Receiver,
+    sleeps: list[float],
+    tmp_path: Path,
+) -> None:
+    from runwatch.logs.local_source import LocalLogFiles
+
+    key = RunKey("LogFlow", "7")
+    spec = RunSpec(
+        key.flow, key.run_id, fanout=2, max_retries=0, start_ms=T0, outcomes={"train": {0: ["user_code"]}}
+    )
+    _ingest(repository, spec)
+    group, log_stream = _root_cause_location(repository, key)
+    path = tmp_path / "logs" / group.removeprefix("/") / f"{log_stream}.log"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "[MFLOG|0|2026-11-18T12:00:00.000000Z|task|1]Loading 1000 rows\n"
+        "Traceback (most recent call last):\n"
+        '  File "flow.py", line 30, in train\n'
+        "    raise ValueError('bad input: secret-row-42')\n"
+        "ValueError: bad input: secret-row-42\n"
+    )
+    settings = {
+        **table_variables(),
+        "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
+        "NOTIFY_WEBHOOK_SECRET": SECRET,
+    }
+    notifier = build_local_notifier(
+        NotifierSettings.from_env(settings), sleep=sleeps.append, log_source=LocalLogFiles(tmp_path)
+    )
+
+    assert notifier.handle_stream_records(stream.read()) == []
+
+    (hook,) = receiver.to("/hook")
+    failure = hook.json()["failure"]
+    assert failure["exception"] == "ValueError: bad input: secret-row-42"
+    assert failure["log_lines"] == [], "NOTIFY_LOG_LINES is 0 by default"
+    run, tasks = repository.run_with_tasks(key)
+    assert run is not None and run.state.failure is not None
+    assert run.state.failure.exception == "ValueError: bad input: secret-row-42", "kept on the root cause"
+    root = next(t for t in tasks if t.key.task_id == run.state.failure.task_id)
+    assert root.attempts[-1].exception == "ValueError: bad input: secret-row-42", "and on the attempt"
+    # Keeping it wrote the task and the run again: those stream records send nothing more.
+    assert notifier.handle_stream_records(stream.read()) == []
+    assert len(receiver.requests) == 1
+
+
+def test_run_failed_without_a_readable_log_still_goes_out(
+    repository: StatusRepository,
+    stream: StreamReader,
+    receiver: Receiver,
+    sleeps: list[float],
+    tmp_path: Path,
+) -> None:
+    from runwatch.logs.local_source import LocalLogFiles
+
+    spec = RunSpec(
+        "NoLogFlow", "8", fanout=1, max_retries=0, start_ms=T0, outcomes={"train": {0: ["user_code"]}}
+    )
+    _ingest(repository, spec)
+    settings = {**table_variables(), "NOTIFY_WEBHOOK_URL": receiver.url("/hook"), "NOTIFY_LOG_LINES": "5"}
+    notifier = build_local_notifier(
+        NotifierSettings.from_env(settings), sleep=sleeps.append, log_source=LocalLogFiles(tmp_path)
+    )
+
+    assert notifier.handle_stream_records(stream.read()) == []
+
+    (hook,) = receiver.to("/hook")
+    assert hook.json()["failure"]["exception"] is None
+    assert hook.json()["failure"]["log_lines"] == []

@@ -294,6 +294,7 @@ def test_openapi_document() -> None:
         "/flows",
         "/flows/{flow}/runs",
         "/flows/{flow}/runs/{run_id}",
+        "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}/attempts/{attempt}/logs",
         "/runs",
     }
     text = json.dumps(doc)

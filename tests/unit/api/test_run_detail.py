@@ -131,6 +131,7 @@ def test_step_counts_and_attempt_fields() -> None:
         "stopped_at": None,
         "log_stream": None,
         "log_group": "/aws/batch/job",
+        "exception": None,
     }
     assert first.attempts[1].failure_class is None
 
@@ -155,6 +156,7 @@ def test_failure_without_a_task_reads_as_nulls() -> None:
         "failure_class": "timeout",
         "status_reason": "States.Timeout",
         "exit_code": None,
+        "exception": None,
     }
     assert failure_of(None) is None
 

@@ -27,6 +27,7 @@ attempts = st.lists(
         container_reason=_text,
         exit_code=st.none() | st.integers(min_value=-1, max_value=255),
         log_stream=_text,
+        exception=_text,
     ),
     max_size=4,
 )
@@ -52,7 +53,7 @@ tasks = st.builds(
 )
 
 
-@settings(max_examples=200, derandomize=True)
+@settings(max_examples=200, derandomize=True, deadline=None)
 @given(tasks)
 def test_fast_decoding_matches_the_records_mapping(state: TaskState) -> None:
     raw = task_to_item(state, 3, 1_795_000_000_000, 90).serialize()

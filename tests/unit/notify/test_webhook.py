@@ -75,6 +75,8 @@ def test_body_carries_the_documented_fields(receiver: Receiver, sleeps: list[flo
         "failure_class": "oom",
         "reason": "OutOfMemoryError: Container killed",
         "exit_code": 137,
+        "exception": None,
+        "log_lines": [],
     }
     assert [a["attempt"] for a in body["task"]["attempts"]] == [0, 1, 2]
     assert body["occurred_at"] == "2026-11-18T12:08:43.000Z"

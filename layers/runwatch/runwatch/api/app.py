@@ -1,4 +1,4 @@
-"""The status API: `create_app(queries)` assembles the resolver from its parts.
+"""The status API: `create_app(queries, attempt_logs)` assembles the resolver from its parts.
 
 The Lambda handler and the local server both call `app.resolve(event, context)` with an API Gateway REST
 proxy event (v1: `httpMethod`, `path` without the stage, `queryStringParameters`,
@@ -16,28 +16,44 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from runwatch.api.documents import StatusResolver, register_document_routes
 from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
-from runwatch.api.mapping import flow_page, run_detail, run_page
+from runwatch.api.mapping import attempt_log, flow_page, run_detail, run_page
 from runwatch.api.parameters import (
+    ATTEMPT_LOG_ERRORS,
     BAD_FLOW_NAME,
     DEFAULT_LIMIT,
+    DEFAULT_LOG_LIMIT,
     NOT_FOUND,
     SECURITY,
+    AttemptNumber,
     FlowName,
     Limit,
+    LogLimit,
+    LogToken,
     NextToken,
     RunId,
     StatusFilter,
+    StepName,
+    TaskId,
     responses,
 )
-from runwatch.api.schemas import FlowPage, Health, RunDetail, RunPage
+from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPage
+from runwatch.domain.task_state import TaskKey
+from runwatch.logs.source import LogStreamNotFound
+from runwatch.services.attempt_logs import AttemptLogs
 from runwatch.services.queries import RunQueries
 from runwatch.store.run_queries import RunFilter
 
 
 def create_app(
-    queries: RunQueries, *, cors_origin: str | None = None, logger: Logger | None = None
+    queries: RunQueries,
+    attempt_logs: AttemptLogs | None = None,
+    *,
+    cors_origin: str | None = None,
+    logger: Logger | None = None,
 ) -> APIGatewayRestResolver:
-    """The resolver with every route; `cors_origin` (e.g. CORS_ORIGIN) allows one other site's pages."""
+    """The resolver with every route; `cors_origin` (e.g. CORS_ORIGIN) allows one other site's pages.
+    `attempt_logs` reads attempts' logs (CloudWatch when deployed, files or CloudWatch locally); without
+    one, every log is a 404."""
     cors = (
         CORSConfig(allow_origin=cors_origin, allow_headers=["x-api-key"], max_age=600)
         if cors_origin
@@ -50,6 +66,7 @@ def create_app(
     register_error_handlers(app, logger or Logger())
     register_document_routes(app)
     register_status_routes(app, queries)
+    register_log_routes(app, attempt_logs)
     return app
 
 
@@ -106,3 +123,30 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         status: StatusFilter = None, limit: Limit = DEFAULT_LIMIT, next_token: NextToken = None
     ) -> RunPage:
         return run_page(queries.runs(RunFilter(status=status), limit, next_token))
+
+
+def register_log_routes(app: APIGatewayRestResolver, attempt_logs: AttemptLogs | None) -> None:
+    @app.get(
+        "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>/attempts/<attempt>/logs",
+        summary="The newest lines of one attempt's log, and its final exception",
+        description="Lines are oldest first; `next_token` asks for the lines before them. A response holds "
+        "at most `limit` lines and stays under 256 KB. The first read of a failed attempt's log keeps its "
+        "exception line on the attempt (and the run's root cause). Lines are as the task printed them, with "
+        "Metaflow's `[MFLOG|...]` decoration removed (its time becomes the line's `ts`).",
+        tags=["status"],
+        security=SECURITY,
+        responses=responses("A page of the attempt's log", ATTEMPT_LOG_ERRORS),
+    )
+    def get_attempt_log(
+        flow: FlowName,
+        run_id: RunId,
+        step: StepName,
+        task_id: TaskId,
+        attempt: AttemptNumber,
+        limit: LogLimit = DEFAULT_LOG_LIMIT,
+        next_token: LogToken = None,
+    ) -> AttemptLog:
+        key = TaskKey(flow, run_id, step, task_id)
+        if attempt_logs is None:
+            raise LogStreamNotFound("logs are not available here")
+        return attempt_log(attempt_logs.tail(key, attempt, limit, next_token))

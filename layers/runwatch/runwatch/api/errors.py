@@ -8,6 +8,7 @@ the log.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,8 +20,10 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from runwatch.api.etag import CACHE_CONTROL, serialize
-from runwatch.api.parameters import MAX_LIMIT, MAX_NAME_CHARS
+from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS
+from runwatch.logs.source import InvalidLogToken, LogsThrottled, LogStreamNotFound, LogsUnavailable
 from runwatch.paging import InvalidToken
+from runwatch.services.attempt_logs import AttemptNotFound
 from runwatch.services.queries import RunNotFound
 from runwatch.store.repository import StoreUnavailable
 
@@ -31,7 +34,16 @@ PARAMETER_HINTS = {
     "next_token": "next_token must be a token from a previous page of the same listing",
     "flow": f"flow must be 1 to {MAX_NAME_CHARS} characters",
     "run_id": f"run_id must be 1 to {MAX_NAME_CHARS} characters",
+    "step": f"step must be 1 to {MAX_NAME_CHARS} characters",
+    "task_id": f"task_id must be 1 to {MAX_NAME_CHARS} characters",
+    "attempt": "attempt must be an integer from 0 to 99",
 }
+# The log route's own wording where its parameters differ from the listings'.
+LOG_PARAMETER_HINTS = {
+    "limit": f"limit must be an integer from 1 to {MAX_LOG_LIMIT}",
+    "next_token": "next_token must be the next_token of a previous answer for the same log",
+}
+_LOG_PATH = re.compile(r"/flows/[^/]+/runs/[^/]+/steps/[^/]+/tasks/[^/]+/attempts/[^/]+/logs")
 
 # Every route is a GET; other methods on these paths are 405 rather than 404 (API Gateway itself only
 # forwards GET, so this matters to the local server).
@@ -46,6 +58,7 @@ GET_PATHS = tuple(
         "/flows/<f>/runs",
         "/flows/<f>/runs/<r>",
         "/runs",
+        "/flows/<f>/runs/<r>/steps/<s>/tasks/<t>/attempts/<a>/logs",
     )
 )
 
@@ -73,12 +86,42 @@ def _request_id(app: APIGatewayRestResolver) -> str | None:
         return None
 
 
-def invalid_request(exc: RequestValidationError) -> Response[str]:
+def _on_log_route(app: APIGatewayRestResolver) -> bool:
+    try:
+        return _LOG_PATH.fullmatch(app.current_event.path) is not None
+    except (AttributeError, KeyError, TypeError):
+        return False
+
+
+def invalid_request(app: APIGatewayRestResolver, exc: RequestValidationError) -> Response[str]:
     errors = exc.errors()
     location = errors[0].get("loc", ()) if errors else ()
     parameter = str(location[-1]) if location else "request"
-    message = PARAMETER_HINTS.get(parameter, f"invalid value for {parameter}")
+    hints = {**PARAMETER_HINTS, **LOG_PARAMETER_HINTS} if _on_log_route(app) else PARAMETER_HINTS
+    message = hints.get(parameter, f"invalid value for {parameter}")
     return error_response(400, message, parameter=parameter)
+
+
+def invalid_log_token(exc: InvalidLogToken) -> Response[str]:
+    return error_response(400, LOG_PARAMETER_HINTS["next_token"], parameter="next_token")
+
+
+def log_not_found(exc: LookupError) -> Response[str]:
+    # The message names the attempt or the stream, never log content.
+    return error_response(404, str(exc))
+
+
+def logs_throttled(exc: LogsThrottled) -> Response[str]:
+    response = error_response(503, "CloudWatch Logs is throttling reads, retry shortly")
+    response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+    return response
+
+
+def logs_unavailable(app: APIGatewayRestResolver, log: Logger, exc: LogsUnavailable) -> Response[str]:
+    log.warning("log stream unavailable", error=str(exc))
+    response = error_response(503, "the log could not be read, retry shortly", request_id=_request_id(app))
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def invalid_token(log: Logger, exc: InvalidToken) -> Response[str]:
@@ -114,9 +157,14 @@ def unexpected(app: APIGatewayRestResolver, log: Logger, exc: Exception) -> Resp
 def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
     """Most specific class wins (Powertools walks the exception's MRO), so Exception only catches the rest."""
     handlers: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
-        (RequestValidationError, invalid_request),
+        (RequestValidationError, functools.partial(invalid_request, app)),
         (InvalidToken, functools.partial(invalid_token, log)),
+        (InvalidLogToken, invalid_log_token),
         (RunNotFound, run_not_found),
+        (AttemptNotFound, log_not_found),
+        (LogStreamNotFound, log_not_found),
+        (LogsThrottled, logs_throttled),
+        (LogsUnavailable, functools.partial(logs_unavailable, app, log)),
         (NotFoundError, functools.partial(route_not_found, app)),
         (StoreUnavailable, functools.partial(store_unavailable, app, log)),
         (Exception, functools.partial(unexpected, app, log)),

@@ -11,6 +11,7 @@ from runwatch.domain.run_state import RunState
 from runwatch.domain.steps import StepState
 from runwatch.domain.task_state import Failure, TaskState
 from runwatch.domain.times import iso
+from runwatch.services.attempt_logs import AttemptLogTail
 from runwatch.services.queries import FlowLastRun, Listing, RunWithSteps
 
 
@@ -27,6 +28,7 @@ def failure_of(failure: Failure | None) -> schemas.Failure | None:
             "failure_class": failure.failure_class,
             "status_reason": failure.status_reason,
             "exit_code": failure.exit_code,
+            "exception": failure.exception,
         }
     )
 
@@ -77,6 +79,7 @@ def task_of(state: TaskState) -> schemas.Task:
                 stopped_at=iso(a.stopped_at),
                 log_stream=a.log_stream,
                 log_group=state.log_group,
+                exception=a.exception,
             )
             for a in state.attempts
         ],
@@ -107,3 +110,13 @@ def flow_page(listing: Listing[FlowLastRun]) -> schemas.FlowPage:
 def run_detail(detail: RunWithSteps) -> schemas.RunDetail:
     steps = [step_of(step) for step in detail.steps]
     return schemas.RunDetail.model_validate({**_summary_fields(detail.run), "steps": steps})
+
+
+def attempt_log(tail: AttemptLogTail) -> schemas.AttemptLog:
+    return schemas.AttemptLog(
+        log_group=tail.log_group,
+        log_stream=tail.log_stream,
+        lines=[schemas.LogLine(ts=iso(line.ts_ms), message=line.message) for line in tail.lines],
+        exception=tail.exception,
+        next_token=tail.next_token,
+    )

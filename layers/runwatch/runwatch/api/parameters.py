@@ -11,6 +11,9 @@ from runwatch.paging import MAX_TOKEN_CHARS, TOKEN_PATTERN
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+DEFAULT_LOG_LIMIT = 200
+MAX_LOG_LIMIT = 1000
+MAX_LOG_TOKEN_CHARS = 4096
 MAX_NAME_CHARS = 256  # Metaflow flow names and run ids are far shorter; DynamoDB keys must stay < 2 KB
 
 # Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
@@ -38,6 +41,18 @@ BAD_FLOW_NAME: dict[int, Any] = {
 }
 
 
+ATTEMPT_LOG_ERRORS: dict[int, Any] = {
+    404: {
+        "description": "No such attempt, or its log stream does not exist (never created or expired)",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+    503: {
+        "description": "The status store or CloudWatch Logs is unavailable or throttled (see `Retry-After`)",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+}
+
+
 def responses(ok: str, extra: dict[int, Any] | None = None) -> dict[int, Any]:
     """The documented responses of a status route; 200 gets the route's return model."""
     return {200: {"description": ok}, **ERRORS, **(extra or {})}
@@ -56,3 +71,16 @@ NextToken = Annotated[
 StatusFilter = Annotated[RunStatus | None, Query(description="only runs with this status")]
 FlowName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow flow name")]
 RunId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow run id")]
+StepName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow step name")]
+TaskId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow task id")]
+AttemptNumber = Annotated[int, Path(ge=0, le=99, description="attempt number, 0 for the first")]
+LogLimit = Annotated[int, Query(ge=1, le=MAX_LOG_LIMIT, description="lines, 1 to 1000")]
+LogToken = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_LOG_TOKEN_CHARS,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="`next_token` of the previous answer (opaque): the lines before it",
+    ),
+]

@@ -41,6 +41,10 @@ class Failure(_Model):
     failure_class: FailureClass
     status_reason: str | None
     exit_code: int | None
+    exception: str | None = Field(
+        default=None,
+        description="the final exception line of the task's log (at most 500 characters), once read",
+    )
 
 
 class RunSummary(_Model):
@@ -78,6 +82,10 @@ class Attempt(_Model):
     stopped_at: Timestamp
     log_stream: str | None
     log_group: str | None
+    exception: str | None = Field(
+        default=None,
+        description="a failed attempt's final exception line from its log (at most 500 characters), once read",
+    )
 
 
 class Task(_Model):
@@ -124,6 +132,23 @@ class FlowPage(_Model):
 
 class Health(_Model):
     status: Literal["ok"]
+
+
+class LogLine(_Model):
+    ts: Timestamp
+    message: str
+
+
+class AttemptLog(_Model):
+    """The newest lines of an attempt's log (oldest first); `next_token` asks for the lines before them."""
+
+    log_group: str
+    log_stream: str
+    lines: list[LogLine]
+    exception: str | None = Field(
+        description="the attempt's final exception line (at most 500 characters), when its log shows one"
+    )
+    next_token: str | None = Field(description="pass back as `next_token` for older lines; null at the start")
 
 
 class ErrorBody(_Model):

@@ -1,7 +1,9 @@
-"""Whether real AWS credentials are configured: with RECONCILE=auto the sweeper asks AWS only then."""
+"""AWS sessions: whether real credentials are configured (RECONCILE=auto, the local log source ask AWS
+only then), and clients made on first use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -18,3 +20,16 @@ def aws_credentials_configured(session: Any | None = None) -> bool:
         return False
     access_key = credentials.get_frozen_credentials().access_key
     return bool(access_key) and access_key not in PLACEHOLDER_ACCESS_KEYS
+
+
+class LazyClient:
+    """A boto3 client made on first use: a function whose requests rarely need it pays no cold start."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)

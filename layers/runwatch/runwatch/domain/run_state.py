@@ -150,11 +150,23 @@ def _merge_execution(a: ExecutionFact | None, b: ExecutionFact | None) -> Execut
     return max(a, b, key=lambda e: (e.order(), e.error or "", e.cause or ""))
 
 
+def _join_failures(a: tuple[Failure, ...], b: tuple[Failure, ...]) -> list[Failure]:
+    """Both sides' failures, once each: a failure whose exception line became known later replaces the
+    same failure without it (the larger exception line wins a tie, so any order joins alike)."""
+    joined: dict[Failure, Failure] = {}
+    for failure in (*a, *b):
+        same = replace(failure, exception=None)
+        kept = joined.get(same)
+        if kept is None or (failure.exception or "") > (kept.exception or ""):
+            joined[same] = failure
+    return list(joined.values())
+
+
 def merge_run(a: RunState, b: RunState) -> RunState:
     """Join two states of the same run."""
     if a == b:
         return a
-    failures = sorted(set(a.failures) | set(b.failures), key=Failure.sort_key)
+    failures = sorted(_join_failures(a.failures, b.failures), key=Failure.sort_key)
     return replace(
         a,
         orchestrator=max(a.orchestrator, b.orchestrator),

@@ -27,6 +27,8 @@ class AttemptState:
     container_reason: str | None = None
     exit_code: int | None = None
     log_stream: str | None = None
+    # The final exception line of the attempt's log (bounded), once read; None until then or when unknown.
+    exception: str | None = None
 
     @property
     def rank(self) -> int:
@@ -70,6 +72,7 @@ def merge_attempt(a: AttemptState, b: AttemptState) -> AttemptState:
         container_reason=_pick(a, b, "container_reason", terminal_only=True),  # type: ignore[arg-type]
         exit_code=_pick(a, b, "exit_code", terminal_only=True),  # type: ignore[arg-type]
         log_stream=_pick(a, b, "log_stream"),  # type: ignore[arg-type]
+        exception=first_set(a.exception, b.exception),
     )
 
 
@@ -92,6 +95,7 @@ class Failure:
     failure_class: str
     status_reason: str | None
     exit_code: int | None
+    exception: str | None = None
 
     def sort_key(self) -> tuple[int, str, str, int]:
         return (self.at, self.step, self.task_id, self.attempt)
@@ -154,6 +158,7 @@ class TaskState:
             failure_class=failure_class,
             status_reason=current.container_reason or current.status_reason,
             exit_code=current.exit_code,
+            exception=current.exception,
         )
 
     @property

@@ -23,6 +23,7 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import AttemptState, Failure, TaskState
+from runwatch.logs.traceback import MAX_EXCEPTION_CHARS, FailureExcerpt
 from runwatch.notify.links import LinkBuilder
 
 _FAILED_TASK_STATUSES = frozenset({"failed", "killed"})
@@ -55,6 +56,9 @@ class FailureReport:
     failure_class: str
     reason: str | None
     exit_code: int | None
+    # The final exception line of the task's log, and the traceback's last lines (only when asked for).
+    exception: str | None = None
+    log_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,12 @@ def _task_report(task: TaskState) -> TaskReport:
     )
 
 
-def _failure_report(failure: Failure) -> FailureReport:
+def _failure_report(
+    failure: Failure, attempt: AttemptState | None, excerpt: FailureExcerpt | None, log_lines: int
+) -> FailureReport:
+    from_log = excerpt.exception if excerpt else None
+    exception = failure.exception or (attempt.exception if attempt else None) or from_log
+    traceback = excerpt.traceback if excerpt and log_lines > 0 else ()
     return FailureReport(
         step=failure.step,
         task_id=failure.task_id,
@@ -158,6 +167,8 @@ def _failure_report(failure: Failure) -> FailureReport:
         failure_class=failure.failure_class,
         reason=failure.status_reason,
         exit_code=failure.exit_code,
+        exception=exception[:MAX_EXCEPTION_CHARS] if exception else None,
+        log_lines=traceback[-log_lines:] if traceback else (),
     )
 
 
@@ -227,9 +238,20 @@ def stand_in_run(flow: str, run_id: str, orchestrator: str = "unknown") -> RunSt
 
 
 def compose_run(
-    key: str, notification_type: str, run: RunState, tasks: Sequence[TaskState], links: LinkBuilder, now: int
+    key: str,
+    notification_type: str,
+    run: RunState,
+    tasks: Sequence[TaskState],
+    links: LinkBuilder,
+    now: int,
+    excerpt: FailureExcerpt | None = None,
+    log_lines: int = 0,
 ) -> Notification:
-    """A run transition: the root cause, its attempt history and how many tasks failed with it."""
+    """A run transition: the root cause, its attempt history and how many tasks failed with it.
+
+    `excerpt` is what the root cause's log showed (its exception line is told whenever known); the last
+    `log_lines` lines of its traceback are told only when asked for, since logs may hold data.
+    """
     failure = run.failure
     root = None
     if failure is not None and failure.step:
@@ -245,7 +267,7 @@ def compose_run(
         key=key,
         notification_type=notification_type,
         occurred_at=run.finished_at or now,
-        failure=_failure_report(failure) if failure else None,
+        failure=_failure_report(failure, attempt, excerpt, log_lines) if failure else None,
         task=_task_report(root) if root else None,
         failed_tasks=failed_tasks,
         links=_links(links, run, root, attempt),

@@ -35,6 +35,9 @@ MAX_FALLBACK_TEXT: Final = 3000
 
 # Shown in full up to these sizes; the rest is summarised so one huge reason cannot crowd out the links.
 REASON_PREVIEW: Final = 1500
+EXCEPTION_PREVIEW: Final = 500
+# The traceback's last lines (NOTIFY_LOG_LINES) go in a section of their own, within its text limit.
+LOG_LINES_PREVIEW: Final = MAX_SECTION_TEXT - 20
 ATTEMPT_REASON_PREVIEW: Final = 200
 MAX_ATTEMPT_LINES: Final = 10
 MAX_TAGS_SHOWN: Final = 8
@@ -56,6 +59,7 @@ _LINK_LABELS = {
     "execution": "Step Functions execution",
 }
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+_PARTIAL_ENTITY_START = re.compile(r"^[a-z]{0,4};")
 
 
 def escape(text: str) -> str:
@@ -117,7 +121,20 @@ def _root_cause(notification: Notification) -> str | None:
     text = f"*{label}:* {where}: *{escape(failure.failure_class)}*{_exit(failure.exit_code)}"
     if failure.reason:
         text += "\n```" + cut(escape(failure.reason), REASON_PREVIEW) + "```"
+    if failure.exception:
+        text += "\n*Exception:* `" + cut(escape(failure.exception.replace("`", "'")), EXCEPTION_PREVIEW) + "`"
     return text
+
+
+def _log_lines(notification: Notification) -> str | None:
+    """The traceback's last lines as a code block, cut from the top so the exception stays visible."""
+    failure = notification.failure
+    if failure is None or not failure.log_lines:
+        return None
+    text = escape("\n".join(failure.log_lines).replace("```", "'''"))
+    if len(text) > LOG_LINES_PREVIEW:
+        text = "…" + _PARTIAL_ENTITY_START.sub("", text[len(text) - LOG_LINES_PREVIEW + 1 :])
+    return "```" + text + "```"
 
 
 def _attempt_line(attempt: AttemptReport) -> str:
@@ -183,6 +200,8 @@ def fallback_text(notification: Notification) -> str:
     if failure is not None:
         where = f" in {failure.step}/{failure.task_id}" if failure.step else ""
         text += f": {failure.failure_class}{where}{_exit(failure.exit_code)}"
+        if failure.exception:
+            text += f": {failure.exception}"
     elif notification.message:
         text += f": {notification.message}"
     return cut(escape(text), MAX_FALLBACK_TEXT)
@@ -198,6 +217,7 @@ def render(notification: Notification) -> dict[str, Any]:
     texts = [
         escape(notification.message) if notification.message and notification.type != TASK_RETRYING else None,
         _root_cause(notification),
+        _log_lines(notification),
         _others(notification),
         _attempt_history(notification),
         f"*Hint:* {escape(notification.hint)}" if notification.hint else None,

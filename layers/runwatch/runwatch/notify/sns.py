@@ -44,6 +44,10 @@ def text(notification: Notification) -> str:
         if failure.reason:
             reason = failure.reason
             lines.append(reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + "...")
+        if failure.exception:
+            lines.append(f"Exception: {failure.exception}")
+        if failure.log_lines:
+            lines += ["", "Log (last lines):", *failure.log_lines]
     others = notification.failed_tasks - (1 if failure and failure.step else 0)
     if others > 0 and notification.type.startswith("run."):
         lines.append(f"{others} other task(s) failed or were killed.")

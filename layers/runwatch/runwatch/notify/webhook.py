@@ -58,6 +58,8 @@ def payload(notification: Notification) -> dict[str, Any]:
             "failure_class": failure.failure_class,
             "reason": failure.reason,
             "exit_code": failure.exit_code,
+            "exception": failure.exception,
+            "log_lines": list(failure.log_lines),
         },
         "task": None
         if task is None

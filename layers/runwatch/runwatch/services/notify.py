@@ -34,6 +34,7 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.logs.traceback import FailureExcerpt
 from runwatch.notify.delivery import DeliveryFailed
 from runwatch.notify.links import LinkBuilder
 from runwatch.notify.message import Notification, compose_alert, compose_retry, compose_run, stand_in_run
@@ -43,6 +44,8 @@ from runwatch.store.repository import StatusRepository
 from runwatch.store.stream import StreamChange, UndecodableRecord, decode_record, sequence_number
 
 NOTIFY_MARKER_KIND: Final = "notify"
+# Given a task and an attempt number: what that attempt's log shows (services/attempt_logs.py).
+ExcerptReader = Callable[[TaskState, int], FailureExcerpt | None]
 NOTIFY_MARKER_TTL_DAYS: Final = 30
 
 
@@ -101,6 +104,8 @@ class Notifier:
         clock: Callable[[], int] = _now_ms,
         send_budget: float = 30.0,
         max_age_minutes: int = 60,
+        failure_logs: ExcerptReader | None = None,
+        log_lines: int = 0,
     ) -> None:
         self.repo = repository
         self.channels = {channel.name: channel for channel in channels}
@@ -112,6 +117,10 @@ class Notifier:
         # time left, so the function is never killed between claiming a marker and releasing it.
         self.send_budget = send_budget
         self.max_age_ms = max_age_minutes * 60_000
+        # Reads the root cause's log before a failed run is told (its exception line; `log_lines` of its
+        # traceback only when asked for, since logs may hold data that should not leave the account).
+        self.failure_logs = failure_logs
+        self.log_lines = log_lines
 
     # -- entry points --------------------------------------------------------------------------------
     def handle_stream_records(self, records: Iterable[Mapping[str, Any]]) -> list[StreamFailure]:
@@ -170,7 +179,10 @@ class Notifier:
             # One Query of the run partition: the root cause's attempts and how many tasks failed.
             # The status comes from the stream image, the transition being told, even if the run moved on.
             _, tasks = self.repo.run_with_tasks(run.key)
-            return compose_run(key, notification_type, run, tasks, self.links, self.clock())
+            excerpt = self._excerpt(run, tasks)
+            return compose_run(
+                key, notification_type, run, tasks, self.links, self.clock(), excerpt, self.log_lines
+            )
 
         failure = run.failure
         return [
@@ -212,6 +224,21 @@ class Notifier:
         key = marker.what
         compose = partial(compose_alert, key, alert, run, task, self.links)
         return [_Due(key, run.key, _subject(alert.type, run, None), compose, alert.occurred_at or None)]
+
+    def _excerpt(self, run: RunState, tasks: Iterable[TaskState]) -> FailureExcerpt | None:
+        """What the root cause's log shows, read when the exception line is not known yet or log lines
+        are asked for; None when nothing needs reading or the log cannot be read."""
+        failure = run.failure
+        if self.failure_logs is None or failure is None or not failure.step:
+            return None
+        key = (failure.step, failure.task_id)
+        root = next((t for t in tasks if (t.key.step, t.key.task_id) == key), None)
+        attempt = next((a for a in root.attempts if a.attempt == failure.attempt), None) if root else None
+        if root is None or attempt is None or attempt.status != "failed":
+            return None
+        if (failure.exception or attempt.exception) and self.log_lines <= 0:
+            return None
+        return self.failure_logs(root, attempt.attempt)
 
     def _compose_retry(self, key: str, run: RunState, task: TaskState, attempt: int) -> Notification:
         return compose_retry(key, run, task, attempt, self.links, self.clock())

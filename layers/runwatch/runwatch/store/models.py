@@ -83,6 +83,7 @@ class AttemptAttribute(MapAttribute[str, Any]):
     container_reason = UnicodeAttribute(null=True)
     exit_code = NumberAttribute(null=True)
     log_stream = UnicodeAttribute(null=True)
+    exception = UnicodeAttribute(null=True)
 
 
 class FailureAttribute(MapAttribute[str, Any]):
@@ -93,6 +94,7 @@ class FailureAttribute(MapAttribute[str, Any]):
     failure_class = UnicodeAttribute()
     status_reason = UnicodeAttribute(null=True)
     exit_code = NumberAttribute(null=True)
+    exception = UnicodeAttribute(null=True)
 
 
 class ExecutionAttribute(MapAttribute[str, Any]):

@@ -45,6 +45,7 @@ def _failure_attr(failure: Failure) -> FailureAttribute:
         failure_class=failure.failure_class,
         status_reason=failure.status_reason,
         exit_code=failure.exit_code,
+        exception=failure.exception,
     )
 
 
@@ -57,6 +58,7 @@ def _failure(attr: FailureAttribute) -> Failure:
         failure_class=attr.failure_class,
         status_reason=attr.status_reason,
         exit_code=_int(attr.exit_code),
+        exception=attr.exception,
     )
 
 
@@ -186,6 +188,7 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
                 container_reason=a.container_reason,
                 exit_code=a.exit_code,
                 log_stream=a.log_stream,
+                exception=a.exception,
             )
             for a in state.attempts
         ],
@@ -225,6 +228,7 @@ def task_from_item(item: TaskItem) -> TaskState:
                 container_reason=a.container_reason,
                 exit_code=_int(a.exit_code),
                 log_stream=a.log_stream,
+                exception=a.exception,
             )
             for a in item.attempts or ()
         ),
