@@ -273,6 +273,7 @@ def test_run_failed_carries_the_exception_line_read_once_from_the_log(
         **table_variables(),
         "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
         "NOTIFY_WEBHOOK_SECRET": SECRET,
+        "NOTIFY_MAX_AGE_MINUTES": DATED_SAMPLES_MAX_AGE,
     }
     notifier = build_local_notifier(
         NotifierSettings.from_env(settings), sleep=sleeps.append, log_source=LocalLogFiles(tmp_path)
@@ -307,7 +308,12 @@ def test_run_failed_without_a_readable_log_still_goes_out(
         "NoLogFlow", "8", fanout=1, max_retries=0, start_ms=T0, outcomes={"train": {0: ["user_code"]}}
     )
     _ingest(repository, spec)
-    settings = {**table_variables(), "NOTIFY_WEBHOOK_URL": receiver.url("/hook"), "NOTIFY_LOG_LINES": "5"}
+    settings = {
+        **table_variables(),
+        "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
+        "NOTIFY_LOG_LINES": "5",
+        "NOTIFY_MAX_AGE_MINUTES": DATED_SAMPLES_MAX_AGE,
+    }
     notifier = build_local_notifier(
         NotifierSettings.from_env(settings), sleep=sleeps.append, log_source=LocalLogFiles(tmp_path)
     )
