@@ -16,20 +16,27 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from runwatch.api.documents import StatusResolver, register_document_routes
 from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
-from runwatch.api.mapping import flow_page, run_detail, run_page
+from runwatch.api.mapping import flow_page, run_detail, run_page, task_of, task_page
 from runwatch.api.parameters import (
     BAD_FLOW_NAME,
     DEFAULT_LIMIT,
+    DEFAULT_TASK_LIMIT,
     NOT_FOUND,
     SECURITY,
+    STEP_NOT_FOUND,
+    TASK_NOT_FOUND,
     FlowName,
     Limit,
     NextToken,
     RunId,
     StatusFilter,
+    StepName,
+    TaskId,
+    TaskLimit,
+    TaskStatusFilter,
     responses,
 )
-from runwatch.api.schemas import FlowPage, Health, RunDetail, RunPage
+from runwatch.api.schemas import FlowPage, Health, RunDetail, RunPage, Task, TaskPage
 from runwatch.services.queries import RunQueries
 from runwatch.store.run_queries import RunFilter
 
@@ -94,6 +101,35 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     )
     def get_run(flow: FlowName, run_id: RunId) -> RunDetail:
         return run_detail(queries.run(flow, run_id))
+
+    @app.get(
+        "/flows/<flow>/runs/<run_id>/steps/<step>/tasks",
+        summary="One step's tasks in display order, a page at a time",
+        description="Tasks by split_index, then task id (numerically when digits), as in the run detail. "
+        "With `status`, only the tasks in that status, in the same order; every page is one bounded read.",
+        tags=["status"],
+        security=SECURITY,
+        responses=responses("A page of tasks", STEP_NOT_FOUND),
+    )
+    def list_step_tasks(
+        flow: FlowName,
+        run_id: RunId,
+        step: StepName,
+        status: TaskStatusFilter = None,
+        limit: TaskLimit = DEFAULT_TASK_LIMIT,
+        next_token: NextToken = None,
+    ) -> TaskPage:
+        return task_page(queries.step_tasks(flow, run_id, step, status, limit, next_token))
+
+    @app.get(
+        "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>",
+        summary="One task with its attempts",
+        tags=["status"],
+        security=SECURITY,
+        responses=responses("The task", TASK_NOT_FOUND),
+    )
+    def get_task(flow: FlowName, run_id: RunId, step: StepName, task_id: TaskId) -> Task:
+        return task_of(queries.task(flow, run_id, step, task_id))
 
     @app.get(
         "/runs",

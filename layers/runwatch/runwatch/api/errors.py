@@ -19,15 +19,16 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from runwatch.api.etag import CACHE_CONTROL, serialize
-from runwatch.api.parameters import MAX_LIMIT, MAX_NAME_CHARS
+from runwatch.api.parameters import MAX_LIMIT, MAX_NAME_CHARS, MAX_TASK_LIMIT
 from runwatch.paging import InvalidToken
-from runwatch.services.queries import RunNotFound
+from runwatch.services.queries import NotFoundInRun
 from runwatch.store.repository import StoreUnavailable
 
 # Said instead of pydantic's wording, which would leak implementation details into the API.
 PARAMETER_HINTS = {
-    "limit": f"limit must be an integer from 1 to {MAX_LIMIT}",
-    "status": "status must be one of running, succeeded, failed, timed_out, aborted, unknown",
+    "limit": f"limit must be an integer from 1 to {MAX_LIMIT} ({MAX_TASK_LIMIT} for a step's tasks)",
+    "status": "status must be one of running, succeeded, failed, timed_out, aborted, unknown (for a step's "
+    "tasks: pending, starting, running, retrying, succeeded, failed, killed)",
     "next_token": "next_token must be a token from a previous page of the same listing",
     "flow": f"flow must be 1 to {MAX_NAME_CHARS} characters",
     "run_id": f"run_id must be 1 to {MAX_NAME_CHARS} characters",
@@ -45,6 +46,8 @@ GET_PATHS = tuple(
         "/flows",
         "/flows/<f>/runs",
         "/flows/<f>/runs/<r>",
+        "/flows/<f>/runs/<r>/steps/<s>/tasks",
+        "/flows/<f>/runs/<r>/steps/<s>/tasks/<t>",
         "/runs",
     )
 )
@@ -86,7 +89,7 @@ def invalid_token(log: Logger, exc: InvalidToken) -> Response[str]:
     return error_response(400, PARAMETER_HINTS["next_token"], parameter="next_token")
 
 
-def run_not_found(exc: RunNotFound) -> Response[str]:
+def run_not_found(exc: NotFoundInRun) -> Response[str]:
     return error_response(404, str(exc))
 
 
@@ -116,7 +119,7 @@ def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
     handlers: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
         (RequestValidationError, invalid_request),
         (InvalidToken, functools.partial(invalid_token, log)),
-        (RunNotFound, run_not_found),
+        (NotFoundInRun, run_not_found),
         (NotFoundError, functools.partial(route_not_found, app)),
         (StoreUnavailable, functools.partial(store_unavailable, app, log)),
         (Exception, functools.partial(unexpected, app, log)),
