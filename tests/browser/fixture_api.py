@@ -546,7 +546,11 @@ class FixtureAPI:
             if len(segs) == 4:
                 # The 10,000-task fixture never changes: its detail is built once, not on every poll.
                 big = sum(len(s["tasks"]) for s in run["steps"]) > 1_000
-                detail = self._details.setdefault(id(run), _detail(run)) if big else _detail(run)
+                detail = (
+                    (self._details.get(id(run)) or self._details.setdefault(id(run), _detail(run)))
+                    if big
+                    else _detail(run)
+                )
                 return self._json(200, detail, headers)
             return self._task_route(run, segs[4:], query, offset, headers)
         return self._json(404, {"message": "not found"})

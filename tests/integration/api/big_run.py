@@ -57,7 +57,7 @@ def big_tasks(big: BigRun) -> list[TaskState]:
             key=TaskKey(big.key.flow, big.key.run_id, step, task_id),
             orchestrator="batch",
             attempts=attempts,
-            max_attempts=3,
+            max_attempts=1 if split == big.failed_split else 3,  # the failed one had no retries left
             split_index=split,
         )
 
@@ -67,8 +67,8 @@ def big_tasks(big: BigRun) -> list[TaskState]:
     return tasks
 
 
-def seed_big_run(repository: StatusRepository, width: int = 10_000) -> BigRun:
-    big = BigRun(RunKey(FLOW, RUN_ID), width, width // 2, (3, width - 2), width - 5)
+def seed_big_run(repository: StatusRepository, width: int = 10_000, run_id: str = RUN_ID) -> BigRun:
+    big = BigRun(RunKey(FLOW, run_id), width, width // 2, (3, width - 2), width - 5)
     repository.save_run(RunState(key=big.key, orchestrator="batch", user="alice", first_seen_at=T0), None)
     tasks = big_tasks(big)
     last_of_step = {t.key.step: t for t in tasks}
