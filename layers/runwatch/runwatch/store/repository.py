@@ -111,6 +111,8 @@ class StatusRepository:
         self.retention_days = retention_days
         self.clock = clock
         self.write_requests = 0
+        # The widest bound each step is known to hold (bounds only widen): a task's bound inside it is no news.
+        self._known_bounds: dict[tuple[str, str, str], int] = {}
 
     def _write[R](self, call: Callable[[], R]) -> R:
         """One counted DynamoDB write request (the benchmark reports writes per event)."""
@@ -157,8 +159,12 @@ class StatusRepository:
             (StepItem.earliest_start, change.bounds.earliest_start, True),
             (StepItem.latest_stop, change.bounds.latest_stop, False),
         )
+        if len(self._known_bounds) > 100_000:
+            self._known_bounds.clear()
         for attribute, value, lower in wanted:
-            if value is None:
+            known_key = (pk, change.step, attribute.attr_name)
+            known = self._known_bounds.get(known_key)
+            if value is None or (known is not None and (known <= value if lower else known >= value)):
                 continue
             better = attribute > value if lower else attribute < value
             actions = [
@@ -172,6 +178,7 @@ class StatusRepository:
                         actions=a, condition=at.does_not_exist() | b
                     )
                 )
+            self._known_bounds[known_key] = value  # written now, or the step already held a wider one
 
     def load_run(self, key: RunKey) -> Versioned | None:
         item = guarded(lambda: _get(RunItem, run_pk(key.flow, key.run_id), RUN_SK))
