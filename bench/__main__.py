@@ -30,7 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 
 def main(selected: list[str]) -> None:
     results: dict[str, dict[str, Any]] = {}
-    wanted = set(selected) or {"ingest", "api", "cold_start", "build"}
+    wanted = set(selected) or {"ingest", "api", "big_runs", "fanout", "cold_start", "build"}
     started = time.perf_counter()
     with DynamoDBLocal() as ddb:
         results["dynamodb_local.start_s"] = {"value": round(time.perf_counter() - started, 2), "unit": "s"}
@@ -40,6 +40,14 @@ def main(selected: list[str]) -> None:
             from bench import api
 
             results.update(api.run(ddb))
+        if "big_runs" in wanted:
+            from bench import big_runs
+
+            results.update(big_runs.run(ddb))
+        if "fanout" in wanted:
+            from bench import fanout
+
+            results.update(fanout.run(ddb))
         if "cold_start" in wanted:
             table = f"runwatch-bench-cold-{uuid.uuid4().hex[:8]}"
             create_table(boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1"), table)

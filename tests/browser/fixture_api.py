@@ -389,8 +389,94 @@ def build_runs(now: datetime | None = None) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: r["started_at"], reverse=True)
 
 
+def big_run(now: datetime | None = None, width: int = 10_000) -> dict[str, Any]:
+    """A running 10,000-way foreach: one failed task in the middle, a few running, one retrying."""
+    f = _Fixtures(now or datetime.now(UTC))
+    middle = width // 2
+    start = f.task("1", "succeeded", [f.attempt(0, "succeeded", 120, 119, 118, job="big-start", code=0)])
+    tasks = []
+    for i in range(width):
+        job = f"big-{i}"
+        if i == middle:
+            attempt = f.attempt(
+                0, "failed", 117, 116, 100, job=job, cls="user_code", reason="Essential", code=1
+            )
+            tasks.append(f.task(str(i + 2), "failed", [attempt], split=i))
+        elif i % 2500 == 7:
+            tasks.append(f.task(str(i + 2), "running", [f.attempt(0, "running", 117, 116, job=job)], split=i))
+        else:
+            done = f.attempt(0, "succeeded", 117, 116, 110 - (i % 50) / 10, job=job, code=0)
+            tasks.append(f.task(str(i + 2), "succeeded", [done], split=i))
+    return f.run(
+        "SweepFlow",
+        "1795000000000777",
+        "running",
+        120,
+        None,
+        [f.step("start", [start]), f.step("train", tasks)],
+    )
+
+
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in run.items() if k != "steps"}
+
+
+INLINE_TASKS = 100
+
+
+def _stamp(value: str | None) -> float | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
+
+
+def _step_summary(step: dict[str, Any]) -> dict[str, Any]:
+    """The summary fields the API keeps per step, computed from the fixture's full task list."""
+    attempts = [a for t in step["tasks"] for a in t["attempts"]]
+    starts = [a["started_at"] for a in attempts if a["started_at"]]
+    stops = [a["stopped_at"] for a in attempts if a["stopped_at"]]
+    durations = sorted(
+        int(end - begin)
+        for t in step["tasks"]
+        if t["status"] in ("succeeded", "failed", "killed")
+        for begin, end in [
+            (
+                min((_stamp(a["started_at"]) or 0) for a in t["attempts"]),
+                max((_stamp(a["stopped_at"]) or 0) for a in t["attempts"]),
+            )
+        ]
+    )
+
+    def pick(q: float) -> int:
+        return durations[max(0, min(len(durations) - 1, int(q * len(durations) + 0.999) - 1))]
+
+    spread = (
+        {
+            "min_ms": durations[0],
+            "p50_ms": pick(0.5),
+            "p95_ms": pick(0.95),
+            "max_ms": durations[-1],
+            "finished": len(durations),
+            "relative_error": 0.0476,
+        }
+        if durations
+        else None
+    )
+    return {
+        "first_started_at": min(starts, default=None),
+        "last_stopped_at": max(stops, default=None),
+        "attempts": len(attempts),
+        "retries": sum(max(0, len(t["attempts"]) - 1) for t in step["tasks"]),
+        "durations": spread,
+    }
+
+
+def _detail(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the API answers it: step summaries and at most the first 100 tasks of each step."""
+    steps = []
+    for step in run["steps"]:
+        tasks = step["tasks"]
+        more = _token(INLINE_TASKS) if len(tasks) > INLINE_TASKS else None
+        steps.append({**step, **_step_summary(step), "tasks": tasks[:INLINE_TASKS], "tasks_next_token": more})
+    return {**run, "steps": steps}
 
 
 def _token(offset: int) -> str:
@@ -414,6 +500,7 @@ class FixtureAPI:
         self.runs = build_runs() if runs is None else runs
         self.down = False
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self._details: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -470,17 +557,47 @@ class FixtureAPI:
             if query.get("status"):
                 runs = [r for r in runs if r["status"] == query["status"]]
             return self._page(headers, "runs", [_summary(r) for r in runs], offset, limit)
-        return self._run_route(segs, headers)
+        return self._run_route(segs, query, offset, headers)
 
-    def _run_route(self, segs: list[str], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def _run_route(
+        self, segs: list[str], query: dict[str, str], offset: int, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         if len(segs) == 11 and segs[0] == "flows" and segs[2] == "runs" and segs[10] == "logs":
             return self._log(headers, segs)
-        if len(segs) == 4 and segs[0] == "flows" and segs[2] == "runs":
-            for run in self.runs:
-                if run["flow"] == segs[1] and run["run_id"] == segs[3]:
-                    return self._json(200, run, headers)
-            return self._json(404, {"message": f"run {segs[3]} of flow {segs[1]} not found"})
+        if len(segs) >= 4 and segs[0] == "flows" and segs[2] == "runs":
+            run = next((r for r in self.runs if r["flow"] == segs[1] and r["run_id"] == segs[3]), None)
+            if run is None:
+                return self._json(404, {"message": f"run {segs[3]} of flow {segs[1]} not found"})
+            if len(segs) == 4:
+                # The 10,000-task fixture never changes: its detail is built once, not on every poll.
+                big = sum(len(s["tasks"]) for s in run["steps"]) > 1_000
+                detail = (
+                    (self._details.get(id(run)) or self._details.setdefault(id(run), _detail(run)))
+                    if big
+                    else _detail(run)
+                )
+                return self._json(200, detail, headers)
+            return self._task_route(run, segs[4:], query, offset, headers)
         return self._json(404, {"message": "not found"})
+
+    def _task_route(
+        self,
+        run: dict[str, Any],
+        segs: list[str],
+        query: dict[str, str],
+        offset: int,
+        headers: dict[str, str],
+    ) -> tuple[int, dict[str, str], bytes]:
+        """`steps/<step>/tasks` (status, limit up to 500, next_token) and `steps/<step>/tasks/<task_id>`."""
+        step = next((s for s in run["steps"] if len(segs) >= 3 and s["step"] == segs[1]), None)
+        if step is None or segs[0] != "steps" or segs[2] != "tasks" or len(segs) > 4:
+            return self._json(404, {"message": "not found"})
+        if len(segs) == 4:
+            task = next((t for t in step["tasks"] if t["task_id"] == segs[3]), None)
+            return self._json(200, task, headers) if task else self._json(404, {"message": "no such task"})
+        tasks = [t for t in step["tasks"] if not query.get("status") or t["status"] == query["status"]]
+        limit = max(1, min(int(query.get("limit", INLINE_TASKS)), 500))
+        return self._page(headers, "tasks", tasks, offset, limit)
 
     def _log(self, headers: dict[str, str], segs: list[str]) -> tuple[int, dict[str, str], bytes]:
         flow, run_id, step, task_id, attempt = segs[1], segs[3], segs[5], segs[7], segs[9]

@@ -47,6 +47,17 @@ def test_built_api_answers_the_sample_requests(table_name: str, dynamodb_local: 
     assert invoke("get_flow_runs")[0] == 200
     assert invoke("get_runs_failed")[2] == '{"runs":[],"next_token":null}'
 
+    status, _, body = invoke("get_step_tasks")
+    page = json.loads(body)
+    assert (
+        status == 200 and [t["task_id"] for t in page["tasks"]] == ["2", "3"] and page["next_token"] is None
+    )
+    status, _, body = invoke("get_task")
+    assert status == 200 and [a["status"] for a in json.loads(body)["attempts"]] == ["failed", "succeeded"]
+    assert invoke("get_step_tasks_failed")[2] == '{"tasks":[],"next_token":null}'
+    status, _, body = invoke("get_step_tasks_bad_status")
+    assert status == 400 and json.loads(body)["parameter"] == "status"
+
     status, _, body = invoke("get_run_unknown")
     assert (status, json.loads(body)) == (404, {"message": "run 42 of flow FanoutFlow not found"})
     status, _, body = invoke("get_runs_bad_limit")

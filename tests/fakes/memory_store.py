@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.step_summary import StepChange, StepSummary
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.store.repository import Conflict, Versioned
 
@@ -18,6 +19,7 @@ from runwatch.store.repository import Conflict, Versioned
 class MemoryStore:
     tasks: dict[TaskKey, Versioned] = field(default_factory=dict)
     runs: dict[RunKey, Versioned] = field(default_factory=dict)
+    steps: dict[tuple[str, str, str], StepSummary] = field(default_factory=dict)
     flows: dict[str, str] = field(default_factory=dict)
     machines: dict[str, str | None] = field(default_factory=dict)
     parked: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -36,8 +38,16 @@ class MemoryStore:
     def load_task(self, key: TaskKey) -> Versioned | None:
         return self.tasks.get(key)
 
-    def save_task(self, state: TaskState, version: int | None) -> int:
-        return self._save(self.tasks, state.key, state, version)
+    def save_task(self, state: TaskState, version: int | None, change: StepChange | None = None) -> int:
+        """The task and its step change together or not at all, like the store's transaction."""
+        new_version = self._save(self.tasks, state.key, state, version)
+        if change is not None:
+            key = (state.key.flow, state.key.run_id, change.step)
+            self.steps[key] = self.steps.get(key, StepSummary(change.step)).applied(change)
+        return new_version
+
+    def step_summaries(self, key: RunKey) -> list[StepSummary]:
+        return [summary for (flow, run_id, _), summary in self.steps.items() if (flow, run_id) == key]
 
     def load_run(self, key: RunKey) -> Versioned | None:
         return self.runs.get(key)

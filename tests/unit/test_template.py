@@ -25,6 +25,8 @@ CONTRACT_GSIS = {
     "by_status": ("status_pk", "started_sk"),
     "active": ("active_pk", "active_sk"),
     "by_queue": ("queue_pk", "active_sk"),
+    "by_step": ("step_pk", "task_order_sk"),
+    "by_step_status": ("step_status_pk", "task_order_sk"),
 }
 
 

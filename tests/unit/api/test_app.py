@@ -15,9 +15,16 @@ import pytest
 from runwatch.api.app import create_app
 from runwatch.api.etag import matches, strong_etag
 from runwatch.domain.run_state import RunKey, RunState
-from runwatch.domain.task_state import Failure
+from runwatch.domain.task_state import Failure, TaskState
 from runwatch.paging import InvalidToken
-from runwatch.services.queries import FlowLastRun, Listing, RunNotFound, RunWithSteps
+from runwatch.services.queries import (
+    FlowLastRun,
+    Listing,
+    RunNotFound,
+    RunWithSteps,
+    StepNotFound,
+    TaskNotFound,
+)
 from runwatch.store.repository import StoreUnavailable
 from runwatch.store.run_queries import RunFilter
 from tests.unit.api.rest import Reply, call, rest_event
@@ -78,6 +85,18 @@ class FakeQueries:
         if run_id == "404":
             raise RunNotFound(flow, run_id)
         return RunWithSteps(RUN, [])
+
+    def step_tasks(
+        self, flow: str, run_id: str, step: str, status: str | None, limit: int, next_token: str | None
+    ) -> Listing[TaskState]:
+        self._answer("step_tasks", flow, run_id, step, status, limit, next_token)
+        if step == "404":
+            raise StepNotFound(flow, run_id, step)
+        return Listing([], None)
+
+    def task(self, flow: str, run_id: str, step: str, task_id: str) -> TaskState:
+        self._answer("task", flow, run_id, step, task_id)
+        raise TaskNotFound(flow, run_id, step, task_id)
 
 
 def _get(target: str, queries: FakeQueries | None = None, headers: dict[str, str] | None = None) -> Reply:
@@ -294,6 +313,8 @@ def test_openapi_document() -> None:
         "/flows",
         "/flows/{flow}/runs",
         "/flows/{flow}/runs/{run_id}",
+        "/flows/{flow}/runs/{run_id}/steps/{step}/tasks",
+        "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}",
         "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}/attempts/{attempt}/logs",
         "/runs",
     }
@@ -325,3 +346,34 @@ def test_openapi_document() -> None:
         100,
         25,
     )
+
+
+# -- a step's tasks ----------------------------------------------------------------------------------------
+TASKS = "/flows/F/runs/1/steps/train/tasks"
+
+
+def test_task_pages_default_to_100_and_pass_the_status() -> None:
+    queries = FakeQueries()
+    assert _get(TASKS, queries).status == 200
+    assert _get(f"{TASKS}?status=failed&limit=500", queries).status == 200
+    assert queries.calls == [
+        ("step_tasks", "F", "1", "train", None, 100, None),
+        ("step_tasks", "F", "1", "train", "failed", 500, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"), [("limit=0", "limit"), ("limit=501", "limit"), ("status=timed_out", "status")]
+)
+def test_bad_task_page_parameters_are_400_naming_them(query: str, parameter: str) -> None:
+    reply = _get(f"{TASKS}?{query}")
+    assert reply.status == 400
+    assert _assert_clean_error(reply)["parameter"] == parameter
+
+
+def test_unknown_step_and_task_are_404() -> None:
+    step = _get("/flows/F/runs/1/steps/404/tasks")
+    task = _get(f"{TASKS}/7")
+    assert (step.status, task.status) == (404, 404)
+    assert _assert_clean_error(step)["message"] == "step 404 of run 1 of flow F not found"
+    assert _assert_clean_error(task)["message"] == "task 7 of step train of run 1 of flow F not found"

@@ -9,8 +9,10 @@ import pytest
 from runwatch.api import schemas
 from runwatch.api.mapping import failure_of, step_of
 from runwatch.domain import vocab
+from runwatch.domain.step_summary import recount
 from runwatch.domain.steps import STEP_STATUSES, build_steps, natural_key, step_status
 from runwatch.domain.task_state import AttemptState, Failure, TaskKey, TaskState
+from runwatch.services.queries import StepDetail
 
 T0 = 1_795_000_000_000
 
@@ -112,9 +114,12 @@ def test_step_counts_and_attempt_fields() -> None:
         _task("train", "3", "SUCCEEDED", split=1),
         _task("train", "4", "FAILED", max_attempts=1, split=2, reason="Metaflow initiated job termination."),
     ]
-    (step,) = (step_of(s) for s in build_steps(items))
+    (built,) = build_steps(items)
+    summary = recount("train", items)
+    step = step_of(StepDetail(summary, step_status(summary.task_counts), list(built.tasks), None))
     assert step.status == "running"
     assert step.task_counts == {"running": 1, "succeeded": 1, "killed": 1}
+    assert (step.attempts, step.retries, step.durations, step.tasks_next_token) == (4, 1, None, None)
     first = step.tasks[0]
     assert (first.status, first.split_index, first.blocked_reason) == ("running", 0, None)
     assert first.attempts[0].model_dump() == {

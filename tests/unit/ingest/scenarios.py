@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.step_summary import StepSummary, recount
 from runwatch.domain.task_state import TaskState
 from runwatch.services.ingest import Ingestor
 from runwatch_dev.local.synth import EventFactory, RunSpec, simulate_run
@@ -39,7 +40,15 @@ def snapshot(store: MemoryStore) -> dict[Any, Any]:
         for key, v in store.runs.items()
     }
     tasks = {key: (v.state, v.state.status) for key, v in store.tasks.items()}
-    return {"runs": runs, "tasks": tasks}
+    return {"runs": runs, "tasks": tasks, "steps": dict(store.steps)}
+
+
+def recounted_steps(store: MemoryStore) -> dict[tuple[str, str, str], StepSummary]:
+    """Every step's summary recomputed from all its tasks: what the kept summaries must equal."""
+    by_step: dict[tuple[str, str, str], list[TaskState]] = {}
+    for key, versioned in store.tasks.items():
+        by_step.setdefault((key.flow, key.run_id, key.step), []).append(versioned.state)
+    return {key: recount(key[2], tasks) for key, tasks in by_step.items()}
 
 
 def queue_blocked_events(spec: RunSpec, reason: str, start_ms: int) -> list[dict[str, Any]]:

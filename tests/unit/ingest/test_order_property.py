@@ -1,4 +1,5 @@
-"""Any permutation of a run's events, with any duplicates, ends in the state of the in-order stream."""
+"""Any permutation of a run's events, with any duplicates, ends in the state of the in-order stream,
+step summaries included (and those equal a recount of the tasks)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from runwatch.services.ingest import Ingestor
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from runwatch_dev.local.synth_parallel import ParallelSpec, simulate_parallel_run
-from tests.unit.ingest.scenarios import replay, snapshot
+from tests.fakes.memory_store import MemoryStore
+from tests.unit.ingest.scenarios import recounted_steps, replay, snapshot
 
 ATTEMPT_ENDINGS = ["ok", "user_code", "oom", "spot", "timeout", "image_pull"]
 
@@ -84,7 +87,9 @@ def test_any_order_with_duplicates_ends_in_the_in_order_state(
     streams: tuple[list[dict[str, Any]], list[dict[str, Any]]],
 ) -> None:
     in_order, delivered = streams
-    assert snapshot(replay(delivered)) == snapshot(replay(in_order))
+    store = replay(delivered)
+    assert snapshot(store) == snapshot(replay(in_order))
+    assert store.steps == recounted_steps(store)  # step summaries: exactly a full recount of the tasks
 
 
 @settings(max_examples=50, deadline=None)
@@ -97,3 +102,18 @@ def test_replaying_everything_again_writes_nothing(
     writes = store.write_requests
     replay(delivered, store)
     assert store.write_requests == writes
+
+
+@settings(max_examples=50, deadline=None)
+@given(event_streams(), st.lists(st.booleans(), min_size=1))
+def test_two_consumers_with_stale_caches_end_in_the_in_order_state(
+    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]], turns: list[bool]
+) -> None:
+    """Two ingestors share the store but not their caches: each lost race re-reads, none double-counts."""
+    in_order, delivered = streams
+    store = MemoryStore()
+    consumers = (Ingestor(store), Ingestor(store))
+    for i, event in enumerate(delivered):
+        consumers[turns[i % len(turns)]].ingest(event)
+    assert snapshot(store) == snapshot(replay(in_order))
+    assert store.steps == recounted_steps(store)

@@ -28,6 +28,8 @@ def test_the_routes_are_the_templates_api_events() -> None:
         ("GET", "/flows"),
         ("GET", "/flows/{flow}/runs"),
         ("GET", "/flows/{flow}/runs/{run_id}"),
+        ("GET", "/flows/{flow}/runs/{run_id}/steps/{step}/tasks"),
+        ("GET", "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}"),
         ("GET", "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}/attempts/{attempt}/logs"),
         ("GET", "/runs"),
         ("GET", "/openapi.json"),

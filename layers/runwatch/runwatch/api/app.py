@@ -16,14 +16,17 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from runwatch.api.documents import StatusResolver, register_document_routes
 from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
-from runwatch.api.mapping import attempt_log, flow_page, run_detail, run_page
+from runwatch.api.mapping import attempt_log, flow_page, run_detail, run_page, task_of, task_page
 from runwatch.api.parameters import (
     ATTEMPT_LOG_ERRORS,
     BAD_FLOW_NAME,
     DEFAULT_LIMIT,
     DEFAULT_LOG_LIMIT,
+    DEFAULT_TASK_LIMIT,
     NOT_FOUND,
     SECURITY,
+    STEP_NOT_FOUND,
+    TASK_NOT_FOUND,
     AttemptNumber,
     FlowName,
     Limit,
@@ -34,9 +37,11 @@ from runwatch.api.parameters import (
     StatusFilter,
     StepName,
     TaskId,
+    TaskLimit,
+    TaskStatusFilter,
     responses,
 )
-from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPage
+from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPage, Task, TaskPage
 from runwatch.domain.task_state import TaskKey
 from runwatch.logs.source import LogStreamNotFound
 from runwatch.services.attempt_logs import AttemptLogs
@@ -111,6 +116,35 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     )
     def get_run(flow: FlowName, run_id: RunId) -> RunDetail:
         return run_detail(queries.run(flow, run_id))
+
+    @app.get(
+        "/flows/<flow>/runs/<run_id>/steps/<step>/tasks",
+        summary="One step's tasks in display order, a page at a time",
+        description="Tasks by split_index, then task id (numerically when digits), as in the run detail. "
+        "With `status`, only the tasks in that status, in the same order; every page is one bounded read.",
+        tags=["status"],
+        security=SECURITY,
+        responses=responses("A page of tasks", STEP_NOT_FOUND),
+    )
+    def list_step_tasks(
+        flow: FlowName,
+        run_id: RunId,
+        step: StepName,
+        status: TaskStatusFilter = None,
+        limit: TaskLimit = DEFAULT_TASK_LIMIT,
+        next_token: NextToken = None,
+    ) -> TaskPage:
+        return task_page(queries.step_tasks(flow, run_id, step, status, limit, next_token))
+
+    @app.get(
+        "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>",
+        summary="One task with its attempts",
+        tags=["status"],
+        security=SECURITY,
+        responses=responses("The task", TASK_NOT_FOUND),
+    )
+    def get_task(flow: FlowName, run_id: RunId, step: StepName, task_id: TaskId) -> Task:
+        return task_of(queries.task(flow, run_id, step, task_id))
 
     @app.get(
         "/runs",

@@ -20,17 +20,18 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from runwatch.api.etag import CACHE_CONTROL, serialize
-from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS
+from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS, MAX_TASK_LIMIT
 from runwatch.logs.source import InvalidLogToken, LogsThrottled, LogStreamNotFound, LogsUnavailable
 from runwatch.paging import InvalidToken
 from runwatch.services.attempt_logs import AttemptNotFound
-from runwatch.services.queries import RunNotFound
+from runwatch.services.queries import NotFoundInRun
 from runwatch.store.repository import StoreUnavailable
 
 # Said instead of pydantic's wording, which would leak implementation details into the API.
 PARAMETER_HINTS = {
-    "limit": f"limit must be an integer from 1 to {MAX_LIMIT}",
-    "status": "status must be one of running, succeeded, failed, timed_out, aborted, unknown",
+    "limit": f"limit must be an integer from 1 to {MAX_LIMIT} ({MAX_TASK_LIMIT} for a step's tasks)",
+    "status": "status must be one of running, succeeded, failed, timed_out, aborted, unknown (for a step's "
+    "tasks: pending, starting, running, retrying, succeeded, failed, killed)",
     "next_token": "next_token must be a token from a previous page of the same listing",
     "flow": f"flow must be 1 to {MAX_NAME_CHARS} characters",
     "run_id": f"run_id must be 1 to {MAX_NAME_CHARS} characters",
@@ -57,6 +58,8 @@ GET_PATHS = tuple(
         "/flows",
         "/flows/<f>/runs",
         "/flows/<f>/runs/<r>",
+        "/flows/<f>/runs/<r>/steps/<s>/tasks",
+        "/flows/<f>/runs/<r>/steps/<s>/tasks/<t>",
         "/runs",
         "/flows/<f>/runs/<r>/steps/<s>/tasks/<t>/attempts/<a>/logs",
     )
@@ -129,7 +132,7 @@ def invalid_token(log: Logger, exc: InvalidToken) -> Response[str]:
     return error_response(400, PARAMETER_HINTS["next_token"], parameter="next_token")
 
 
-def run_not_found(exc: RunNotFound) -> Response[str]:
+def run_not_found(exc: NotFoundInRun) -> Response[str]:
     return error_response(404, str(exc))
 
 
@@ -160,7 +163,7 @@ def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
         (RequestValidationError, functools.partial(invalid_request, app)),
         (InvalidToken, functools.partial(invalid_token, log)),
         (InvalidLogToken, invalid_log_token),
-        (RunNotFound, run_not_found),
+        (NotFoundInRun, run_not_found),
         (AttemptNotFound, log_not_found),
         (LogStreamNotFound, log_not_found),
         (LogsThrottled, logs_throttled),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from runwatch.api import schemas
 from runwatch.domain.run_state import RunState
-from runwatch.domain.steps import StepState
+from runwatch.domain.step_summary import RELATIVE_ERROR, StepSummary
 from runwatch.domain.task_state import Failure, TaskState
 from runwatch.domain.times import iso
 from runwatch.services.attempt_logs import AttemptLogTail
-from runwatch.services.queries import FlowLastRun, Listing, RunWithSteps
+from runwatch.services.queries import FlowLastRun, Listing, RunWithSteps, StepDetail
 
 
 def failure_of(failure: Failure | None) -> schemas.Failure | None:
@@ -86,13 +86,40 @@ def task_of(state: TaskState) -> schemas.Task:
     )
 
 
-def step_of(step: StepState) -> schemas.Step:
-    return schemas.Step(
-        step=step.name,
-        status=step.status,  # type: ignore[arg-type]
-        task_counts=dict(step.task_counts),
-        tasks=[task_of(task) for task in step.tasks],
+def durations_of(summary: StepSummary) -> schemas.Durations | None:
+    finished = sum(summary.buckets.values())
+    quantiles = [summary.duration_quantile(q) for q in (0.0, 0.5, 0.95, 1.0)]
+    if not finished or None in quantiles:
+        return None
+    low, p50, p95, high = (q or 0 for q in quantiles)
+    return schemas.Durations(
+        min_ms=low,
+        p50_ms=p50,
+        p95_ms=p95,
+        max_ms=high,
+        finished=finished,
+        relative_error=round(RELATIVE_ERROR, 4),
     )
+
+
+def step_of(step: StepDetail) -> schemas.Step:
+    summary = step.summary
+    return schemas.Step(
+        step=summary.step,
+        status=step.status,  # type: ignore[arg-type]
+        task_counts=summary.task_counts,
+        first_started_at=iso(summary.bounds.earliest_start),
+        last_stopped_at=iso(summary.bounds.latest_stop),
+        attempts=summary.attempts,
+        retries=summary.retries,
+        durations=durations_of(summary),
+        tasks=[task_of(task) for task in step.tasks],
+        tasks_next_token=step.tasks_next_token,
+    )
+
+
+def task_page(listing: Listing[TaskState]) -> schemas.TaskPage:
+    return schemas.TaskPage(tasks=[task_of(t) for t in listing.items], next_token=listing.next_token)
 
 
 def run_page(listing: Listing[RunState]) -> schemas.RunPage:

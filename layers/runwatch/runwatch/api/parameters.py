@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from runwatch.api.schemas import ErrorBody, RunStatus
+from runwatch.api.schemas import ErrorBody, RunStatus, TaskStatus
 from runwatch.paging import MAX_TOKEN_CHARS, TOKEN_PATTERN
 
 DEFAULT_LIMIT = 25
@@ -14,6 +14,8 @@ MAX_LIMIT = 100
 DEFAULT_LOG_LIMIT = 200
 MAX_LOG_LIMIT = 1000
 MAX_LOG_TOKEN_CHARS = 4096
+DEFAULT_TASK_LIMIT = 100
+MAX_TASK_LIMIT = 500
 MAX_NAME_CHARS = 256  # Metaflow flow names and run ids are far shorter; DynamoDB keys must stay < 2 KB
 
 # Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
@@ -30,6 +32,12 @@ ERRORS: dict[int, Any] = {
 }
 NOT_FOUND: dict[int, Any] = {
     404: {"description": "No such run", "content": {"application/json": {"model": ErrorBody}}}
+}
+STEP_NOT_FOUND: dict[int, Any] = {
+    404: {"description": "No such run or step", "content": {"application/json": {"model": ErrorBody}}}
+}
+TASK_NOT_FOUND: dict[int, Any] = {
+    404: {"description": "No such run or task", "content": {"application/json": {"model": ErrorBody}}}
 }
 # API Gateway and the router only take path segments made of URI-safe characters; any other flow name
 # cannot exist, so it is a 404 (a well-formed unknown flow simply has no runs).
@@ -68,11 +76,13 @@ NextToken = Annotated[
         description="`next_token` of the previous page (opaque)",
     ),
 ]
+TaskLimit = Annotated[int, Query(ge=1, le=MAX_TASK_LIMIT, description="page size, 1 to 500")]
+TaskStatusFilter = Annotated[TaskStatus | None, Query(description="only tasks with this status")]
+StepName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow step name")]
+TaskId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow task id")]
 StatusFilter = Annotated[RunStatus | None, Query(description="only runs with this status")]
 FlowName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow flow name")]
 RunId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow run id")]
-StepName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow step name")]
-TaskId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow task id")]
 AttemptNumber = Annotated[int, Path(ge=0, le=99, description="attempt number, 0 for the first")]
 LogLimit = Annotated[int, Query(ge=1, le=MAX_LOG_LIMIT, description="lines, 1 to 1000")]
 LogToken = Annotated[

@@ -98,6 +98,17 @@ class Task(_Model):
     attempts: list[Attempt]
 
 
+class Durations(_Model):
+    """Read from logarithmic buckets with exact counts: each value within `relative_error` of the truth."""
+
+    min_ms: int
+    p50_ms: int
+    p95_ms: int
+    max_ms: int
+    finished: int = Field(description="number of finished tasks the spread is of")
+    relative_error: float = Field(description="bound on |reported - true| / true for each value")
+
+
 class Step(_Model):
     step: str
     status: StepStatus = Field(
@@ -105,7 +116,18 @@ class Step(_Model):
         "if any is pending or retrying; else killed if any was killed; else succeeded"
     )
     task_counts: dict[str, int] = Field(description="number of tasks per task status (statuses present only)")
-    tasks: list[Task]
+    first_started_at: Timestamp = Field(description="earliest start of any attempt of the step's tasks")
+    last_stopped_at: Timestamp = Field(description="latest stop of any attempt of the step's tasks")
+    attempts: int = Field(description="attempts of all the step's tasks")
+    retries: int = Field(description="attempts beyond each task's first")
+    durations: Durations | None = Field(
+        description="spread of finished tasks' wall times (first start to last stop); null until one finishes"
+    )
+    tasks: list[Task] = Field(description="the first tasks of the step (at most 100), in display order")
+    tasks_next_token: str | None = Field(
+        description="next_token for /flows/{flow}/runs/{run_id}/steps/{step}/tasks to page the rest; "
+        "null when every task of the step is inline"
+    )
 
 
 class RunDetail(RunSummary):
@@ -113,6 +135,11 @@ class RunDetail(RunSummary):
         description="ordered by the earliest attempt creation time of their tasks (ties by name); tasks by "
         "split_index, then task id (numerically when both are digits)"
     )
+
+
+class TaskPage(_Model):
+    tasks: list[Task]
+    next_token: str | None = Field(description="pass as next_token for the next page; null on the last page")
 
 
 class RunPage(_Model):

@@ -1,8 +1,9 @@
 """Status queries: the listings and the run detail the API serves, as domain read models with page tokens.
 
 The store hands out domain states; this service adds what a listing needs beyond one store call: page tokens
-bound to the listing (runwatch.paging), each flow's newest run, a run's tasks grouped into steps by the
-domain's rules (domain/steps.py). The API maps the results to its response schemas (api/mapping.py), so
+bound to the listing (runwatch.paging), each flow's newest run, a run's steps from their kept summaries
+(domain/step_summary.py) ordered and rated by the domain's rules (domain/steps.py), each with its first
+page of tasks: a run's detail costs one Query plus one per step, whatever the number of tasks. The API maps the results to its response schemas (api/mapping.py), so
 nothing here knows the API's shapes, and a new run filter (store.run_queries.RunFilter) passes through
 without a change here.
 """
@@ -13,12 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runwatch.domain.run_state import RunKey, RunState
-from runwatch.domain.steps import StepState, build_steps
+from runwatch.domain.step_summary import StepSummary
+from runwatch.domain.steps import step_status
+from runwatch.domain.task_state import TaskState
 from runwatch.paging import InvalidToken, PageTokens, Position, Query
 from runwatch.store.run_queries import InvalidStartKey, Page, RunFilter, RunReader
 
 
-class RunNotFound(LookupError):
+class NotFoundInRun(LookupError):
+    """A run, or a step or task of it, that the table does not hold (the API's 404)."""
+
+
+class RunNotFound(NotFoundInRun):
     def __init__(self, flow: str, run_id: str) -> None:
         super().__init__(f"run {run_id} of flow {flow} not found")
         self.flow = flow
@@ -39,10 +46,43 @@ class FlowLastRun:
     last_run: RunState | None  # None once the newest run has expired
 
 
+class StepNotFound(NotFoundInRun):
+    def __init__(self, flow: str, run_id: str, step: str) -> None:
+        super().__init__(f"step {step} of run {run_id} of flow {flow} not found")
+
+
+class TaskNotFound(NotFoundInRun):
+    def __init__(self, flow: str, run_id: str, step: str, task_id: str) -> None:
+        super().__init__(f"task {task_id} of step {step} of run {run_id} of flow {flow} not found")
+
+
+INLINE_TASKS = 100  # tasks shown in a run's detail per step; the rest are paged
+
+
+@dataclass(frozen=True, slots=True)
+class StepDetail:
+    """A step's summary, its status, and the first page of its tasks."""
+
+    summary: StepSummary
+    status: str
+    tasks: list[TaskState]
+    tasks_next_token: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class RunWithSteps:
     run: RunState
-    steps: list[StepState]
+    steps: list[StepDetail]
+
+
+def _step_order(summary: StepSummary) -> tuple[bool, int, str]:
+    """Steps by their first attempt's creation (none yet: last), ties by name: as domain/steps.py orders."""
+    first = summary.bounds.first_created_at
+    return (first is None, first or 0, summary.step)
+
+
+def _step_query(key: RunKey, step: str, status: str | None) -> Query:
+    return {"list": "step_tasks", "flow": key.flow, "run_id": key.run_id, "step": step, "status": status}
 
 
 # -- the service -----------------------------------------------------------------------------------------
@@ -81,7 +121,43 @@ class RunQueries:
         return Listing(entries, self._token(page.next_key, query))
 
     def run(self, flow: str, run_id: str) -> RunWithSteps:
-        run, tasks = self.reader.run_with_tasks(RunKey(flow, run_id))
+        """The run, its steps' summaries and each step's first INLINE_TASKS tasks."""
+        key = RunKey(flow, run_id)
+        run, summaries = self._run_and_steps(key)
+        steps = []
+        for summary in sorted(summaries, key=_step_order):
+            if not summary.task_total:
+                continue
+            page = self.reader.step_tasks(key, summary.step, INLINE_TASKS)
+            token = self._token(page.next_key, _step_query(key, summary.step, None))
+            steps.append(StepDetail(summary, step_status(summary.task_counts), page.items, token))
+        return RunWithSteps(run, steps)
+
+    def step_tasks(
+        self, flow: str, run_id: str, step: str, status: str | None, limit: int, next_token: str | None
+    ) -> Listing[TaskState]:
+        """A step's tasks in display order (only those in `status` if given), one page."""
+        key = RunKey(flow, run_id)
+        _, summaries = self._run_and_steps(key)
+        if not any(s.step == step and s.task_total for s in summaries):
+            raise StepNotFound(flow, run_id, step)
+        query = _step_query(key, step, status)
+        page = self._page(
+            lambda start: self.reader.step_tasks(key, step, limit, start, status), query, next_token
+        )
+        return Listing(page.items, self._token(page.next_key, query))
+
+    def task(self, flow: str, run_id: str, step: str, task_id: str) -> TaskState:
+        """One task with its attempts."""
+        key = RunKey(flow, run_id)
+        self._run_and_steps(key)
+        found = self.reader.task(key, step, task_id)
+        if found is None:
+            raise TaskNotFound(flow, run_id, step, task_id)
+        return found
+
+    def _run_and_steps(self, key: RunKey) -> tuple[RunState, list[StepSummary]]:
+        run, summaries = self.reader.run_with_steps(key)
         if run is None:
-            raise RunNotFound(flow, run_id)
-        return RunWithSteps(run, build_steps(tasks))
+            raise RunNotFound(key.flow, key.run_id)
+        return run, summaries

@@ -1,13 +1,17 @@
 """The key layout of runwatch's single table: this module alone spells partition and sort keys.
 
     run      pk RUN#<flow>#<run_id>   sk #RUN                        GSIs by_flow, recent, by_status, active
-    task     pk RUN#<flow>#<run_id>   sk TASK#<step>#<task_id>       GSIs active, by_queue (while pending)
+    task     pk RUN#<flow>#<run_id>   sk TASK#<step>#<task_id>       GSIs active, by_queue (while pending),
+                                                                     by_step, by_step_status (task order)
+    step     pk RUN#<flow>#<run_id>   sk STEP#<step>                 the step's summary counters and bounds
     flow     pk FLOWS                 sk <flow>
     registry pk SM#<state machine arn> sk #SM
     parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
     marker   pk MARK#<kind>#<subject> sk <what>                      notification and sweeper markers
 
-One Query on a run's partition returns the run with all its tasks and attempts. The GSIs serve the run
+One Query on a run's partition returns the run with all its tasks and attempts; the run's detail reads only
+the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step`, whose
+sort key `task_order_sk` spells the display order (split index, then task id numerically). The GSIs serve the run
 listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
 while they are active or pending, so they stay small. A change of identity (e.g. the account in a run's
 key) is made here and in the conversions of store/records.py, nowhere else.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 RUN_SK = "#RUN"
 TASK_SK_PREFIX = "TASK#"
+STEP_SK_PREFIX = "STEP#"
 STATE_MACHINE_SK = "#SM"
 FLOWS_PK = "FLOWS"
 ACTIVE_RUN = "ACTIVE#RUN"
@@ -31,6 +36,30 @@ def run_pk(flow: str, run_id: str) -> str:
 
 def task_sk(step: str, task_id: str) -> str:
     return f"{TASK_SK_PREFIX}{step}#{task_id}"
+
+
+def step_sk(step: str) -> str:
+    return f"{STEP_SK_PREFIX}{step}"
+
+
+def step_tasks_pk(flow: str, run_id: str, step: str) -> str:
+    """Partition of the `by_step` index: one step's tasks."""
+    return f"{run_pk(flow, run_id)}#STEP#{step}"
+
+
+def step_status_pk(flow: str, run_id: str, step: str, status: str) -> str:
+    """Partition of the `by_step_status` index: one step's tasks in one status."""
+    return f"{step_tasks_pk(flow, run_id, step)}#{status}"
+
+
+def task_order_sk(split_index: int | None, task_id: str) -> str:
+    """Sorts as the run detail shows tasks: split index first (none last), then the id, digits numerically.
+
+    Non-negative integers are zero-padded to 20 digits so that string order is numeric order.
+    """
+    split = "1" if split_index is None else f"0{split_index:020d}"
+    natural = f"0{int(task_id):020d}" if task_id.isascii() and task_id.isdigit() else f"1{task_id}"
+    return f"{split}#{natural}"
 
 
 def flow_pk(flow: str) -> str:

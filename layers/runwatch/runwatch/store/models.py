@@ -72,6 +72,24 @@ class ByQueueIndex(_Index):
     active_sk = UnicodeAttribute(range_key=True)
 
 
+class ByStepIndex(_Index):
+    class Meta:
+        index_name = "by_step"
+        projection = AllProjection()
+
+    step_pk = UnicodeAttribute(hash_key=True)
+    task_order_sk = UnicodeAttribute(range_key=True)
+
+
+class ByStepStatusIndex(_Index):
+    class Meta:
+        index_name = "by_step_status"
+        projection = AllProjection()
+
+    step_status_pk = UnicodeAttribute(hash_key=True)
+    task_order_sk = UnicodeAttribute(range_key=True)
+
+
 class AttemptAttribute(MapAttribute[str, Any]):
     attempt = NumberAttribute()
     batch_status = UnicodeAttribute()
@@ -182,6 +200,24 @@ class TaskItem(StatusItem, discriminator="task"):
     has_failed_attempt = BooleanAttribute(null=True)
     queue_pk = UnicodeAttribute(null=True)
     by_queue_index = ByQueueIndex()
+    # Derived: the step's tasks in display order, all of them and per status.
+    step_pk = UnicodeAttribute(null=True)
+    step_status_pk = UnicodeAttribute(null=True)
+    task_order_sk = UnicodeAttribute(null=True)
+    by_step_index = ByStepIndex()
+    by_step_status_index = ByStepStatusIndex()
+
+
+class StepItem(TableItem, discriminator="step"):
+    """A step's summary: bounds here, counters as top-level numbers `c_<counter>` (ADD needs top level).
+
+    Written only in the transaction of a task's change (counters) or by a conditional min/max (bounds).
+    """
+
+    step = UnicodeAttribute()
+    first_created_at = NumberAttribute(null=True)
+    earliest_start = NumberAttribute(null=True)
+    latest_stop = NumberAttribute(null=True)
 
 
 class FlowItem(TableItem, discriminator="flow"):
@@ -218,6 +254,7 @@ def bind(table_name: str, host: str | None = None, region: str | None = None) ->
         StatusItem,
         RunItem,
         TaskItem,
+        StepItem,
         FlowItem,
         StateMachineItem,
         ParkedExecutionItem,

@@ -22,6 +22,9 @@ from runwatch.store.keys import (
     run_pk,
     started_sk,
     status_pk,
+    step_status_pk,
+    step_tasks_pk,
+    task_order_sk,
     task_sk,
 )
 from runwatch.store.models import (
@@ -200,6 +203,9 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
         last_event_at=state.last_event_at,
         log_group=state.log_group,
         has_failed_attempt=any(a.status == "failed" for a in state.attempts) or None,
+        step_pk=step_tasks_pk(key.flow, key.run_id, key.step),
+        step_status_pk=step_status_pk(key.flow, key.run_id, key.step, status),
+        task_order_sk=task_order_sk(state.split_index, key.task_id),
         expires_at=_expires(now_ms, retention_days),
     )
     if not state.is_terminal:

@@ -1,7 +1,12 @@
 """Reads and conditional writes of runwatch's items; DynamoDB errors become two domain errors.
 
-`Conflict`: a conditional write lost a race (the caller re-reads and merges again; never an error to
-report). `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
+A task's change to its step summary (domain/step_summary.py) is written with the task: the task put
+(conditional on its version) and the step's `ADD` of the counter differences go in one TransactWriteItems,
+so the difference is applied exactly once. The step's bounds are widened by conditional min/max updates
+before it: idempotent, so a retry or a crash between the two repeats them harmlessly.
+
+`Conflict`: a conditional write lost a race, or a transaction met another one on the same item (the caller
+re-reads and merges again; never an error to report). `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.operand import Path, Value
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from runwatch.domain.markers import Marker
 from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.step_summary import StepChange
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.domain.times import iso
 from runwatch.store.keys import (
@@ -28,6 +37,7 @@ from runwatch.store.keys import (
     run_pk,
     started_sk,
     state_machine_pk,
+    step_sk,
     task_sk,
 )
 from runwatch.store.models import (
@@ -36,12 +46,18 @@ from runwatch.store.models import (
     ParkedExecutionItem,
     RunItem,
     StateMachineItem,
+    StepItem,
     TableItem,
     TaskItem,
 )
 from runwatch.store.records import marker_from_item, run_from_item, run_to_item, task_from_item, task_to_item
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELED = "TransactionCanceledException"
+# Cancellation reasons that mean "someone else got there first": re-read and join again.
+_LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict", "None", None}
+STEP_COUNTER_PREFIX = "c_"
+_STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 PARKED_TTL_SECONDS = 7 * 86_400
 # A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
 NEGATIVE_VERDICT_TTL_MS = 86_400_000
@@ -77,6 +93,11 @@ def guarded[R](call: Callable[[], R]) -> R:
     """Run one DynamoDB call, mapping its errors to Conflict / StoreUnavailable."""
     try:
         return call()
+    except TransactWriteError as exc:
+        codes = {getattr(reason, "code", None) for reason in exc.cancellation_reasons}
+        if exc.cause_response_code == TRANSACTION_CANCELED and codes <= _LOST_RACE:
+            raise Conflict(str(exc)) from None
+        raise StoreUnavailable(f"TransactWriteError: {exc.cause_response_code or exc}") from exc
     except PynamoDBException as exc:
         if getattr(exc, "cause_response_code", None) == CONDITIONAL_FAILED:
             raise Conflict(str(exc)) from None
@@ -94,6 +115,8 @@ class StatusRepository:
         # Quiet: the run and task writes carry `quiet`, so the notifier records their transitions unsent.
         self.quiet = quiet
         self.write_requests = 0
+        # The widest bound each step is known to hold (bounds only widen): a task's bound inside it is no news.
+        self._known_bounds: dict[tuple[str, str, str], int] = {}
 
     def _write[R](self, call: Callable[[], R]) -> R:
         """One counted DynamoDB write request (the benchmark reports writes per event)."""
@@ -107,11 +130,60 @@ class StatusRepository:
             return None
         return Versioned(task_from_item(item), int(item.version))
 
-    def save_task(self, state: TaskState, version: int | None) -> int:
+    def save_task(self, state: TaskState, version: int | None, change: StepChange | None = None) -> int:
+        """Write the task if its version is still `version`, with its change to the step's summary."""
         item = task_to_item(state, version, self.clock(), self.retention_days)
         item.quiet = True if self.quiet else None
-        self._write(item.save)
+        if change is None or not change.deltas:
+            if change is not None:
+                self._widen_step_bounds(item.pk, change)
+            self._write(item.save)
+            return int(item.version)
+        self._widen_step_bounds(item.pk, change)
+        step = StepItem(item.pk, step_sk(change.step))
+        actions: list[Action] = [
+            Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
+            StepItem.step.set(change.step),
+            StepItem.expires_at.set(item.expires_at),
+        ]
+        actions += [Path(STEP_COUNTER_PREFIX + name).add(Value(n)) for name, n in change.deltas.items()]
+
+        def transaction() -> None:
+            with TransactWrite(connection=TableItem._get_connection().connection) as write:
+                write.save(item)
+                write.update(step, actions=actions)
+
+        self._write(transaction)
         return int(item.version)
+
+    def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
+        """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
+        step = StepItem(pk, step_sk(change.step))
+        wanted = (
+            (StepItem.first_created_at, change.bounds.first_created_at, True),
+            (StepItem.earliest_start, change.bounds.earliest_start, True),
+            (StepItem.latest_stop, change.bounds.latest_stop, False),
+        )
+        if len(self._known_bounds) > 100_000:
+            self._known_bounds.clear()
+        for attribute, value, lower in wanted:
+            known_key = (pk, change.step, attribute.attr_name)
+            known = self._known_bounds.get(known_key)
+            if value is None or (known is not None and (known <= value if lower else known >= value)):
+                continue
+            better = attribute > value if lower else attribute < value
+            actions = [
+                Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
+                StepItem.step.set(change.step),
+                attribute.set(value),
+            ]
+            with contextlib.suppress(Conflict):  # the step already holds a wider bound
+                self._write(
+                    lambda a=actions, b=better, at=attribute: step.update(  # type: ignore[misc]
+                        actions=a, condition=at.does_not_exist() | b
+                    )
+                )
+            self._known_bounds[known_key] = value  # written now, or the step already held a wider one
 
     def load_run(self, key: RunKey) -> Versioned | None:
         item = guarded(lambda: _get(RunItem, run_pk(key.flow, key.run_id), RUN_SK))

@@ -10,8 +10,12 @@ pages by the items it evaluates, not the ones it returns, so one request evaluat
 runs than asked for, even none, while `next_key` is set. That keeps every request's cost bounded however
 rare the status is in that flow.
 
-Items leave as domain states (RunState, TaskState; a flow as the key of its newest run), so callers never
-see the table's items or keys.
+A run's detail is bounded whatever the run's size: one Query for the run item and its step summaries (the
+sort keys before `TASK#`), then one page per step from the `by_step` index (or `by_step_status` for one
+status), whose sort key is the display order of tasks.
+
+Items leave as domain states (RunState, TaskState, StepSummary; a flow as the key of its newest run), so
+callers never see the table's items or keys.
 """
 
 from __future__ import annotations
@@ -26,11 +30,23 @@ from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.step_summary import Bounds, StepSummary
 from runwatch.domain.task_state import AttemptState, TaskState
-from runwatch.store.keys import FLOWS_PK, RECENT_RUNS, RUN_SK, flow_pk, run_pk, status_pk
-from runwatch.store.models import AttemptAttribute, FlowItem, RunItem, TableItem, TaskItem
+from runwatch.store.keys import (
+    FLOWS_PK,
+    RECENT_RUNS,
+    RUN_SK,
+    TASK_SK_PREFIX,
+    flow_pk,
+    run_pk,
+    status_pk,
+    step_status_pk,
+    step_tasks_pk,
+    task_sk,
+)
+from runwatch.store.models import AttemptAttribute, FlowItem, RunItem, StepItem, TableItem, TaskItem
 from runwatch.store.records import run_from_item, task_from_item
-from runwatch.store.repository import guarded
+from runwatch.store.repository import STEP_COUNTER_PREFIX, guarded
 
 RawKey = dict[str, dict[str, str]]
 Position = dict[str, str]
@@ -110,6 +126,7 @@ def _index_listing(index: GlobalSecondaryIndex[Any], partition_value: str) -> _L
 _KIND = TableItem.kind.attr_name
 _TASK_KIND = TableItem.kind.get_discriminator(TaskItem)
 _RUN_KIND = TableItem.kind.get_discriminator(RunItem)
+_STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 _ATTEMPTS = TaskItem.attempts.attr_name
 _ATTEMPT_FIELDS = tuple(
     (name, attr.attr_name, isinstance(attr, NumberAttribute))
@@ -135,6 +152,26 @@ def task_state_from_raw(raw: Mapping[str, Any]) -> TaskState:
     item = TaskItem.from_raw_data({k: v for k, v in raw.items() if k != _ATTEMPTS})
     attempts = tuple(_attempt_from_raw(value["M"]) for value in raw.get(_ATTEMPTS, {}).get("L", ()))
     return replace(task_from_item(item), attempts=attempts)
+
+
+def _number(raw: Mapping[str, Any], name: str) -> int | None:
+    value = raw.get(name)
+    return None if value is None or "N" not in value else int(json.loads(value["N"]))
+
+
+def step_summary_from_raw(raw: Mapping[str, Any]) -> StepSummary:
+    """A step item -> its summary: the `c_<counter>` numbers and the bounds."""
+    counters = {
+        name.removeprefix(STEP_COUNTER_PREFIX): int(json.loads(value["N"]))
+        for name, value in raw.items()
+        if name.startswith(STEP_COUNTER_PREFIX) and "N" in value
+    }
+    bounds = Bounds(
+        _number(raw, StepItem.first_created_at.attr_name),
+        _number(raw, StepItem.earliest_start.attr_name),
+        _number(raw, StepItem.latest_stop.attr_name),
+    )
+    return StepSummary(raw[StepItem.step.attr_name]["S"], {k: v for k, v in counters.items() if v}, bounds)
 
 
 def _run_from_raw(raw: dict[str, Any]) -> RunState:
@@ -245,6 +282,51 @@ class RunReader:
                 break
         return run, tasks
 
+    def run_with_steps(self, key: RunKey) -> tuple[RunState | None, list[StepSummary]]:
+        """The run and its step summaries, never its tasks: the sort keys before `TASK#`."""
+        run: RunState | None = None
+        steps: list[StepSummary] = []
+        pages = TableItem.query(run_pk(key.flow, key.run_id), TableItem.sk < TASK_SK_PREFIX).page_iter
+        while True:
+            self.calls += 1
+            page = guarded(lambda: next(pages, None))
+            if page is None:
+                break
+            for raw in page.get("Items", []):
+                kind = raw.get(_KIND, {}).get("S")
+                if kind == _STEP_KIND:
+                    steps.append(step_summary_from_raw(raw))
+                elif kind == _RUN_KIND:
+                    run = _run_from_raw(raw)
+            if pages.last_evaluated_key is None:
+                break
+        return run, steps
+
+    def step_tasks(
+        self, key: RunKey, step: str, limit: int, start: Position | None = None, status: str | None = None
+    ) -> Page[TaskState]:
+        """One page of a step's tasks in display order, all of them or those in one status."""
+        if status is None:
+            index: GlobalSecondaryIndex[Any] = TaskItem.by_step_index
+            partition = step_tasks_pk(key.flow, key.run_id, step)
+        else:
+            index = TaskItem.by_step_status_index
+            partition = step_status_pk(key.flow, key.run_id, step, status)
+        hash_name, range_name = _index_key_names(index)
+        listing = _Listing((*_table_key_names(TaskItem), hash_name, range_name), hash_name, partition)
+
+        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
+            iterator = index.query(partition, page_size=size, last_evaluated_key=start_key)
+            return _one_page(iterator.page_iter)
+
+        return self._collect(call, listing, limit, start, task_state_from_raw, filtered=False)
+
+    def task(self, key: RunKey, step: str, task_id: str) -> TaskState | None:
+        """One task by its key (one GetItem)."""
+        self.calls += 1
+        item = guarded(lambda: _get_task(run_pk(key.flow, key.run_id), task_sk(step, task_id)))
+        return None if item is None else task_from_item(item)
+
     # -- paging --------------------------------------------------------------------------------------
     def _collect[T](
         self,
@@ -283,6 +365,14 @@ class RunReader:
         else:
             next_key = _raw_position(start_key)
         return Page([build(raw) for raw in raw_items], next_key)
+
+
+def _get_task(pk: str, sk: str) -> TaskItem | None:
+    try:
+        item = TaskItem.get(pk, sk)
+    except TaskItem.DoesNotExist:
+        return None
+    return item if isinstance(item, TaskItem) else None
 
 
 def _one_page(pages: Iterator[dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,83 @@
+"""Ingest at fan-out: every event of a 10,000-way foreach arrives at once and 8 consumers apply it together.
+
+Each consumer is an Ingestor with its own cache (a warm Lambda container) sharing the table; they take
+SQS-sized batches from one queue in threads. Measured: events per second, conflict retries per event (a
+conditional write or transaction that lost a race and was joined again), events that failed (would be
+dead-lettered), and whether the tasks and step summaries equal the in-order replay.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from typing import Any
+
+from bench.api import _table
+from runwatch.domain.run_state import RunKey
+from runwatch.services.ingest import Ingestor
+from runwatch.store.repository import StatusRepository
+from runwatch.store.run_queries import RunReader
+from runwatch_dev.local.dynamodb_local import DynamoDBLocal
+from runwatch_dev.local.synth import RunSpec, simulate_run
+from tests.fakes.memory_store import MemoryStore
+
+WIDTH = 10_000
+CONSUMERS = 8
+BATCH = 10
+T0 = 1_795_000_000_000
+
+
+def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
+    spec = RunSpec(flow="FanoutFlow", run_id="1795000000999999", fanout=WIDTH, start_ms=T0)
+    in_order = simulate_run(spec, random.Random(3))
+    delivered = [json.dumps(e) for e in in_order]
+    random.Random(4).shuffle(delivered)
+    expected = MemoryStore()
+    replay = Ingestor(expected)
+    for event in in_order:
+        replay.ingest(event)
+
+    _table(ddb, "fanout")
+    repository = StatusRepository()
+    consumers = [Ingestor(repository) for _ in range(CONSUMERS)]
+    lock = threading.Lock()
+    failed: list[str] = []
+
+    def consume(ingestor: Ingestor) -> None:
+        while True:
+            with lock:
+                batch = [delivered.pop() for _ in range(min(BATCH, len(delivered)))]
+            if not batch:
+                return
+            for event in batch:
+                try:
+                    ingestor.ingest(event)
+                except Exception as exc:  # counted: SQS would redeliver, then dead-letter
+                    failed.append(type(exc).__name__)
+
+    count = len(delivered)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=consume, args=(c,)) for c in consumers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    conflicts = sum(c.joins.conflicts for c in consumers)
+
+    _, summaries = RunReader().run_with_steps(RunKey(spec.flow, spec.run_id))
+    want = {key[2]: summary for key, summary in expected.steps.items()}
+    matched = {s.step: s for s in summaries} == want
+    return {
+        "ingest.fanout_10k.events": {"value": count, "unit": "events"},
+        "ingest.fanout_10k.events_per_s": {"value": round(count / elapsed, 1), "unit": "events/s"},
+        "ingest.fanout_10k.conflicts_per_event": {"value": round(conflicts / count, 4), "unit": "retries"},
+        "ingest.fanout_10k.failed_events": {"value": len(failed), "unit": "events"},
+        "ingest.fanout_10k.writes_per_event": {
+            "value": round(repository.write_requests / count, 2),
+            "unit": "requests",
+        },
+        "ingest.fanout_10k.step_summaries_matched": {"value": int(matched), "unit": "bool"},
+    }

@@ -1,0 +1,51 @@
+"""Step summaries kept in DynamoDB Local by the real transactions equal a recount of the stored tasks, after a
+shuffled replay with duplicates by two consumers whose caches go stale (so writes lose races and retry)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from runwatch.domain.run_state import RunKey
+from runwatch.domain.step_summary import recount
+from runwatch.services.ingest import Ingestor
+from runwatch.store.repository import StatusRepository
+from runwatch.store.run_queries import RunReader
+from runwatch_dev.local.synth import RunSpec, simulate_run
+
+T0 = 1_795_000_000_000
+SPECS = [
+    RunSpec(flow="SumFlow", run_id="1", fanout=12, start_ms=T0),
+    RunSpec(
+        flow="SumFlow", run_id="2", fanout=6, outcomes={"train": {1: ["oom", "ok"], 3: ["user_code"] * 3}}
+    ),
+    RunSpec(
+        flow="SumFlow",
+        run_id="sfn-3",
+        orchestrator="step-functions",
+        state_machine="demo.prod.SumFlow",
+        fanout=5,
+        outcomes={"train": {0: ["spot", "ok"]}},
+        start_ms=T0,
+    ),
+]
+
+
+def test_kept_summaries_equal_a_recount_after_a_racy_shuffled_replay(repository: StatusRepository) -> None:
+    events = [e for spec in SPECS for e in simulate_run(spec, random.Random(spec.run_id))]
+    rng = random.Random(7)
+    delivered = events + rng.sample(events, len(events) // 4)
+    rng.shuffle(delivered)
+    consumers = (Ingestor(repository), Ingestor(repository))
+    for event in delivered:
+        rng.choice(consumers).ingest(json.dumps(event))
+
+    reader = RunReader()
+    for spec in SPECS:
+        key = RunKey(spec.flow, spec.run_id)
+        _, tasks = repository.run_with_tasks(key)
+        run, kept = reader.run_with_steps(key)
+        assert run is not None
+        steps = {t.key.step for t in tasks}
+        want = {step: recount(step, [t for t in tasks if t.key.step == step]) for step in steps}
+        assert {summary.step: summary for summary in kept} == want, spec.run_id
