@@ -25,7 +25,10 @@ CONTRACT_GSIS = {
     "by_status": ("status_pk", "started_sk"),
     "active": ("active_pk", "active_sk"),
     "by_queue": ("queue_pk", "active_sk"),
+    "by_run_id": ("run_id_pk",),
 }
+# The run lookup by (flow, run id) only needs where the run is; every listing index carries whole runs.
+KEYS_AND_PLACE = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["account", "region", "kind"]}
 
 
 def matches(pattern: Any, event: Any) -> bool:
@@ -60,7 +63,9 @@ def test_status_table_matches_the_key_design() -> None:
     assert _keys(props["KeySchema"]) == ("pk", "sk")
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert {i["IndexName"]: _keys(i["KeySchema"]) for i in props["GlobalSecondaryIndexes"]} == CONTRACT_GSIS
-    assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in props["GlobalSecondaryIndexes"])
+    assert {i["IndexName"]: i["Projection"] for i in props["GlobalSecondaryIndexes"]} == {
+        name: KEYS_AND_PLACE if name == "by_run_id" else {"ProjectionType": "ALL"} for name in CONTRACT_GSIS
+    }
     used = {"pk", "sk"} | {name for keys in CONTRACT_GSIS.values() for name in keys}
     assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == dict.fromkeys(
         used, "S"

@@ -73,7 +73,9 @@ def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
     )
     assert body["failure"]["step"] == "train" and body["failure"]["task_id"] == "19"
     assert body["failure"]["failure_class"] == "user_code" and body["failure"]["exit_code"] == 1
-    _, tasks = repository.run_with_tasks(RunKey("BigFlow", "1795000000000001"))
+    _, tasks = repository.run_with_tasks(
+        RunKey("BigFlow", "1795000000000001", account="123456789012", region="us-east-1")
+    )
     failed_or_killed = [t for t in tasks if t.status in ("failed", "killed")]
     assert body["failed_tasks"] == len(failed_or_killed) > 1
     assert body["links"]["dashboard"] == "http://127.0.0.1:8080/#/flows/BigFlow/runs/1795000000000001"

@@ -17,7 +17,7 @@ from runwatch.api.etag import matches, strong_etag
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure
 from runwatch.paging import InvalidToken
-from runwatch.services.queries import FlowLastRun, Listing, RunNotFound, RunWithSteps
+from runwatch.services.queries import AmbiguousRun, FlowLastRun, Listing, RunNotFound, RunWithSteps
 from runwatch.store.repository import StoreUnavailable
 from runwatch.store.run_queries import RunFilter
 from tests.unit.api.rest import Reply, call, rest_event
@@ -40,14 +40,13 @@ SUMMARY: dict[str, Any] = {
     "state_machine": None,
 }
 SECRET = "s3cr3t-table-internals"
+TWO_ACCOUNTS = ("111111111111", "222222222222")
 # The run SUMMARY describes, as the service hands it out.
 RUN = RunState(
-    key=RunKey("TrainFlow", "17"),
+    key=RunKey("TrainFlow", "17", account="123456789012", region="us-east-1"),
     orchestrator="batch",
     user="alice",
     tags=("team:ml",),
-    region="us-east-1",
-    account="123456789012",
     first_seen_at=int(datetime.fromisoformat("2026-11-26T18:55:53.130+00:00").timestamp() * 1000),
 )
 
@@ -73,10 +72,15 @@ class FakeQueries:
         self._answer("flows", limit, next_token)
         return Listing([], None)
 
-    def run(self, flow: str, run_id: str) -> RunWithSteps:
-        self._answer("run", flow, run_id)
+    def run(
+        self, flow: str, run_id: str, account: str | None = None, region: str | None = None
+    ) -> RunWithSteps:
+        self._answer("run", flow, run_id, account, region)
         if run_id == "404":
             raise RunNotFound(flow, run_id)
+        if run_id == "409":
+            candidates = [RunKey(flow, run_id, account=a, region="us-east-1") for a in TWO_ACCOUNTS]
+            raise AmbiguousRun(flow, run_id, candidates)
         return RunWithSteps(RUN, [])
 
 
@@ -88,7 +92,7 @@ def _assert_clean_error(reply: Reply) -> dict[str, Any]:
     assert reply.headers["Content-Type"] == "application/json"
     assert reply.headers["Cache-Control"] == "no-cache"
     body = reply.json()
-    assert set(body) <= {"message", "parameter", "request_id"}
+    assert set(body) <= {"message", "parameter", "request_id", "accounts"}
     for leak in ("Traceback", "pydantic", "File ", SECRET, "loc", "detail"):
         assert leak not in reply.text  # type: ignore[operator]
     return body  # type: ignore[no-any-return]
@@ -106,6 +110,20 @@ def test_defaults_reach_the_service() -> None:
         ("runs", RunFilter(), 25, None),
         ("runs", RunFilter(flow="demo.prod.FanoutFlow", status="failed"), 100, "a.b"),
         ("flows", 25, None),
+    ]
+
+
+def test_account_and_region_reach_the_service() -> None:
+    queries = FakeQueries()
+    assert _get("/runs?account=111111111111", queries).status == 200
+    assert _get("/flows/F/runs?account=222222222222&status=failed", queries).status == 200
+    assert _get("/flows/F/runs/42?account=111111111111&region=eu-west-1", queries).status == 200
+    assert _get("/flows/F/runs/42", queries).status == 200
+    assert queries.calls == [
+        ("runs", RunFilter(account="111111111111"), 25, None),
+        ("runs", RunFilter(flow="F", status="failed", account="222222222222"), 25, None),
+        ("run", "F", "42", "111111111111", "eu-west-1"),
+        ("run", "F", "42", None, None),
     ]
 
 
@@ -127,6 +145,11 @@ def test_defaults_reach_the_service() -> None:
         ("/runs?next_token=" + "x" * 4097, "next_token"),
         ("/flows/" + "F" * 257 + "/runs", "flow"),
         ("/flows/F/runs/" + "1" * 257, "run_id"),
+        ("/runs?account=12345", "account"),
+        ("/flows/F/runs?account=abcdefghijkl", "account"),
+        ("/flows/F/runs/1?account=1234567890123", "account"),
+        ("/flows/F/runs/1?region=US-EAST-1", "region"),
+        ("/flows/F/runs/1?region=us-east-1%3B", "region"),
     ],
 )
 def test_invalid_parameters_are_400_naming_them(target: str, parameter: str) -> None:
@@ -148,7 +171,16 @@ def test_invalid_token_is_400_naming_next_token() -> None:
     }
 
 
-# -- not found, failures -----------------------------------------------------------------------------------
+# -- not found, ambiguous, failures -------------------------------------------------------------------------
+def test_run_id_in_two_accounts_is_409_naming_them() -> None:
+    reply = _get("/flows/TrainFlow/runs/409")
+    assert reply.status == 409
+    body = _assert_clean_error(reply)
+    assert body["accounts"] == list(TWO_ACCOUNTS)
+    assert all(account in body["message"] for account in TWO_ACCOUNTS)
+    assert "account" in body["message"] and "region" in body["message"]
+
+
 def test_unknown_run_is_404_json() -> None:
     reply = _get("/flows/TrainFlow/runs/404")
     assert reply.status == 404
@@ -303,7 +335,7 @@ def test_openapi_document() -> None:
     assert set(schemas["RunSummary"]["required"]) == set(SUMMARY)
     assert set(schemas["RunDetail"]["required"]) == {*SUMMARY, "steps"}
     run = doc["paths"]["/flows/{flow}/runs/{run_id}"]["get"]
-    assert set(run["responses"]) == {"200", "304", "400", "404", "500", "503"}
+    assert set(run["responses"]) == {"200", "304", "400", "404", "409", "500", "503"}
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path in doc["paths"].values():
         responses = path["get"]["responses"]

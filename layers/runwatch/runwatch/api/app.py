@@ -18,13 +18,17 @@ from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
 from runwatch.api.mapping import flow_page, run_detail, run_page
 from runwatch.api.parameters import (
+    AMBIGUOUS,
     BAD_FLOW_NAME,
     DEFAULT_LIMIT,
     NOT_FOUND,
     SECURITY,
+    AccountChoice,
+    AccountFilter,
     FlowName,
     Limit,
     NextToken,
+    RegionChoice,
     RunId,
     StatusFilter,
     responses,
@@ -80,29 +84,41 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     def list_flow_runs(
         flow: FlowName,
         status: StatusFilter = None,
+        account: AccountFilter = None,
         limit: Limit = DEFAULT_LIMIT,
         next_token: NextToken = None,
     ) -> RunPage:
-        return run_page(queries.runs(RunFilter(flow=flow, status=status), limit, next_token))
+        where = RunFilter(flow=flow, status=status, account=account)
+        return run_page(queries.runs(where, limit, next_token))
 
     @app.get(
         "/flows/<flow>/runs/<run_id>",
         summary="One run with its steps, tasks and attempts",
+        description="A run is (account, region, flow, run id): Metaflow run ids of two accounts can be the "
+        "same. Without `account` and `region` the run id must exist in one account and region only; "
+        "otherwise the answer is 409 naming the accounts.",
         tags=["status"],
         security=SECURITY,
-        responses=responses("The run", NOT_FOUND),
+        responses=responses("The run", {**NOT_FOUND, **AMBIGUOUS}),
     )
-    def get_run(flow: FlowName, run_id: RunId) -> RunDetail:
-        return run_detail(queries.run(flow, run_id))
+    def get_run(
+        flow: FlowName, run_id: RunId, account: AccountChoice = None, region: RegionChoice = None
+    ) -> RunDetail:
+        return run_detail(queries.run(flow, run_id, account, region))
 
     @app.get(
         "/runs",
         summary="Recent runs of all flows, newest first",
+        description="With `account` (or `status` and `account`), a page may hold fewer runs than `limit`, "
+        "even none, while `next_token` is set: each request examines a bounded number of runs.",
         tags=["status"],
         security=SECURITY,
         responses=responses("A page of runs"),
     )
     def list_runs(
-        status: StatusFilter = None, limit: Limit = DEFAULT_LIMIT, next_token: NextToken = None
+        status: StatusFilter = None,
+        account: AccountFilter = None,
+        limit: Limit = DEFAULT_LIMIT,
+        next_token: NextToken = None,
     ) -> RunPage:
-        return run_page(queries.runs(RunFilter(status=status), limit, next_token))
+        return run_page(queries.runs(RunFilter(status=status, account=account), limit, next_token))

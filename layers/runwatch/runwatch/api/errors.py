@@ -1,6 +1,7 @@
 """The API's errors: every exception becomes a JSON `{"message": ...}` response here, and only here.
 
-400 names the bad `parameter`, 404 for unknown runs and routes, 405 for other methods on known paths, 503
+400 names the bad `parameter`, 404 for unknown runs and routes, 409 for a run id found in several accounts
+or regions when none was given (naming them), 405 for other methods on known paths, 503
 when DynamoDB is unavailable, 500 for anything else with a `request_id` to quote; tracebacks only go to
 the log.
 """
@@ -21,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from runwatch.api.etag import CACHE_CONTROL, serialize
 from runwatch.api.parameters import MAX_LIMIT, MAX_NAME_CHARS
 from runwatch.paging import InvalidToken
-from runwatch.services.queries import RunNotFound
+from runwatch.services.queries import AmbiguousRun, RunNotFound
 from runwatch.store.repository import StoreUnavailable
 
 # Said instead of pydantic's wording, which would leak implementation details into the API.
@@ -31,6 +32,8 @@ PARAMETER_HINTS = {
     "next_token": "next_token must be a token from a previous page of the same listing",
     "flow": f"flow must be 1 to {MAX_NAME_CHARS} characters",
     "run_id": f"run_id must be 1 to {MAX_NAME_CHARS} characters",
+    "account": "account must be an AWS account id of 12 digits",
+    "region": "region must be an AWS region name such as us-east-1",
 }
 
 # Every route is a GET; other methods on these paths are 405 rather than 404 (API Gateway itself only
@@ -51,11 +54,18 @@ GET_PATHS = tuple(
 
 
 def error_response(
-    status: int, message: str, *, parameter: str | None = None, request_id: str | None = None
+    status: int,
+    message: str,
+    *,
+    parameter: str | None = None,
+    request_id: str | None = None,
+    accounts: list[str] | None = None,
 ) -> Response[str]:
-    body: dict[str, str] = {"message": message}
+    body: dict[str, str | list[str]] = {"message": message}
     if parameter is not None:
         body["parameter"] = parameter
+    if accounts is not None:
+        body["accounts"] = accounts
     if request_id is not None:
         body["request_id"] = request_id
     return Response(
@@ -90,6 +100,10 @@ def run_not_found(exc: RunNotFound) -> Response[str]:
     return error_response(404, str(exc))
 
 
+def ambiguous_run(exc: AmbiguousRun) -> Response[str]:
+    return error_response(409, str(exc), accounts=exc.accounts)
+
+
 def route_not_found(app: APIGatewayRestResolver, exc: NotFoundError) -> Response[str]:
     event = app.current_event
     if event.http_method != "GET" and any(p.fullmatch(event.path) for p in GET_PATHS):
@@ -117,6 +131,7 @@ def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
         (RequestValidationError, invalid_request),
         (InvalidToken, functools.partial(invalid_token, log)),
         (RunNotFound, run_not_found),
+        (AmbiguousRun, ambiguous_run),
         (NotFoundError, functools.partial(route_not_found, app)),
         (StoreUnavailable, functools.partial(store_unavailable, app, log)),
         (Exception, functools.partial(unexpected, app, log)),

@@ -27,7 +27,7 @@ from runwatch.domain.notification_policy import (
     run_transition_key,
     task_transition_key,
 )
-from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.notify.delivery import DeliveryFailed
 from runwatch.notify.links import LinkBuilder
@@ -178,7 +178,7 @@ class Notifier:
         attempts = newly_retried_attempts(old, task)
         if not attempts:
             return []
-        run = self._run_or_stand_in(task.key.flow, task.key.run_id, task.orchestrator)
+        run = self._run_or_stand_in(run_key_of(task.key), task.orchestrator)
         due = []
         for number in attempts:
             key = task_transition_key(task.key.step, task.key.task_id, number)
@@ -194,10 +194,21 @@ class Notifier:
             alert = Alert.from_json(marker.detail or "")
         except (ValueError, KeyError, TypeError) as error:
             raise RejectedRecord(f"alert marker {marker.what} has no valid detail: {error}") from None
-        run = self._run_or_stand_in(alert.flow, alert.run_id)
+        run = self._run_or_stand_in(
+            RunKey(alert.flow, alert.run_id, account=alert.account, region=alert.region)
+        )
         task: TaskState | None = None
         if alert.step and alert.task_id:
-            loaded = self.repo.load_task(TaskKey(alert.flow, alert.run_id, alert.step, alert.task_id))
+            loaded = self.repo.load_task(
+                TaskKey(
+                    alert.flow,
+                    alert.run_id,
+                    alert.step,
+                    alert.task_id,
+                    account=alert.account,
+                    region=alert.region,
+                )
+            )
             task = loaded.state if loaded else None
         key = marker.what
         compose = partial(compose_alert, key, alert, run, task, self.links)
@@ -206,9 +217,9 @@ class Notifier:
     def _compose_retry(self, key: str, run: RunState, task: TaskState, attempt: int) -> Notification:
         return compose_retry(key, run, task, attempt, self.links, self.clock())
 
-    def _run_or_stand_in(self, flow: str, run_id: str, orchestrator: str = "unknown") -> RunState:
-        loaded = self.repo.load_run(RunKey(flow, run_id))
-        return loaded.state if loaded else stand_in_run(flow, run_id, orchestrator)
+    def _run_or_stand_in(self, key: RunKey, orchestrator: str = "unknown") -> RunState:
+        loaded = self.repo.load_run(key)
+        return loaded.state if loaded else stand_in_run(key, orchestrator)
 
     # -- delivery --------------------------------------------------------------------------------------
     def _deliver(self, due: _Due, failed: list[str], time_left: Callable[[], float] | None = None) -> int:
@@ -217,7 +228,7 @@ class Notifier:
         if not channels:
             self.counters.add("notifications_unrouted")
             return 0
-        subject = f"{due.run.flow}#{due.run.run_id}"
+        subject = f"{due.run.account}#{due.run.region}#{due.run.flow}#{due.run.run_id}"
         notification: Notification | None = None
         sent = 0
         for name in channels:

@@ -25,6 +25,20 @@ class RunNotFound(LookupError):
         self.run_id = run_id
 
 
+class AmbiguousRun(LookupError):
+    """A run id that exists in more than one account or region, asked for without saying which."""
+
+    def __init__(self, flow: str, run_id: str, candidates: list[RunKey]) -> None:
+        accounts = sorted({key.account for key in candidates})
+        places = ", ".join(f"{key.account}/{key.region}" for key in candidates)
+        super().__init__(
+            f"run {run_id} of flow {flow} exists in more than one account or region ({places}): "
+            "give account and region"
+        )
+        self.accounts = accounts
+        self.candidates = candidates
+
+
 @dataclass(frozen=True, slots=True)
 class Listing[T]:
     """One page of a listing, and the token of the next page (None on the last)."""
@@ -80,8 +94,27 @@ class RunQueries:
         entries = [FlowLastRun(key.flow, runs.get(key)) for key in page.items]
         return Listing(entries, self._token(page.next_key, query))
 
-    def run(self, flow: str, run_id: str) -> RunWithSteps:
-        run, tasks = self.reader.run_with_tasks(RunKey(flow, run_id))
+    def run(
+        self, flow: str, run_id: str, account: str | None = None, region: str | None = None
+    ) -> RunWithSteps:
+        """One run with its steps; without account and region, the one account and region it exists in."""
+        key = self.locate(flow, run_id, account, region)
+        run, tasks = self.reader.run_with_tasks(key)
         if run is None:
             raise RunNotFound(flow, run_id)
         return RunWithSteps(run, build_steps(tasks))
+
+    def locate(self, flow: str, run_id: str, account: str | None, region: str | None) -> RunKey:
+        """The run's key: given outright, or the only match of by_run_id; AmbiguousRun when several match."""
+        if account is not None and region is not None:
+            return RunKey(flow, run_id, account=account, region=region)
+        found = [
+            key
+            for key in self.reader.run_locations(flow, run_id)
+            if account in (None, key.account) and region in (None, key.region)
+        ]
+        if not found:
+            raise RunNotFound(flow, run_id)
+        if len(found) > 1:
+            raise AmbiguousRun(flow, run_id, found)
+        return found[0]

@@ -21,7 +21,7 @@ from runwatch.aws.batch_jobs import BatchUnavailable, JobDescriber
 from runwatch.aws.executions import ExecutionDescriber, ExecutionsUnavailable
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK, Alert, alert_marker
 from runwatch.domain.lateness import late_threshold, met_deadline, minutes, p95
-from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.stuck_hints import stuck_hint
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.vocab import ORCHESTRATOR_SFN
@@ -120,7 +120,7 @@ class _Baseline:
 
 
 def _run_key(task: TaskState) -> RunKey:
-    return RunKey(task.key.flow, task.key.run_id)
+    return run_key_of(task.key)
 
 
 class Sweeper:
@@ -291,6 +291,8 @@ class Sweeper:
                 type=TASK_STUCK,
                 flow=task.key.flow,
                 run_id=task.key.run_id,
+                account=task.key.account,
+                region=task.key.region,
                 step=task.key.step,
                 task_id=task.key.task_id,
                 attempt=current.attempt if current else 0,
@@ -322,6 +324,8 @@ class Sweeper:
                 type=RUN_LATE,
                 flow=flow,
                 run_id=run.key.run_id,
+                account=run.account,
+                region=run.region,
                 message=(
                     f"running for {minutes(elapsed)}, more than {self.settings.late_factor:g} x the p95 "
                     f"({minutes(baseline.p95_ms)}) of its flow's last {baseline.runs} successful runs"
@@ -366,11 +370,15 @@ class Sweeper:
                 type=RUN_LATE,
                 flow=flow,
                 run_id=latest.key.run_id if latest else "",
+                account=latest.account if latest else "",
+                region=latest.region if latest else "",
                 message=f"{flow} has no successful run by its deadline, {deadline.label} on {day}: {situation}",
                 occurred_at=now,
             )
             # Keyed on the flow and the date alone: one alert per missed day, whichever run it names.
-            if self._claim(alert, reason=f"deadline#{day}", marker_of=replace(alert, run_id="")):
+            if self._claim(
+                alert, reason=f"deadline#{day}", marker_of=replace(alert, run_id="", account="", region="")
+            ):
                 report.deadline_alerts += 1
             self._judged.add((flow, day))  # only once the verdict is stored: a failed write is judged again
 
