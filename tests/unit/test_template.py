@@ -396,3 +396,18 @@ def test_a_check_is_skipped_once_per_resource() -> None:
     ids = [(name, skip["id"]) for name, skip in SKIPS]
 
     assert len(ids) == len(set(ids))
+
+
+def test_the_sweeper_assumes_member_roles_only_with_a_role_name() -> None:
+    sweeper = RESOURCES["SweeperFunction"]["Properties"]
+    assert sweeper["Environment"]["Variables"]["RECONCILE_ROLE_NAME"] == {"Ref": "ReconcileRoleName"}
+    assert TEMPLATE["Parameters"]["ReconcileRoleName"]["Default"] == ""
+    assert TEMPLATE["Conditions"]["HasReconcileRole"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReconcileRoleName"}, ""]}]
+    }
+    (statements,) = (p["Statement"] for p in sweeper["Policies"])
+    (assume,) = [s["Fn::If"] for s in statements if "Fn::If" in s]
+    condition, statement, otherwise = assume
+    assert (condition, otherwise) == ("HasReconcileRole", {"Ref": "AWS::NoValue"})
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${ReconcileRoleName}"}

@@ -78,7 +78,10 @@ def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
     )
     failed_or_killed = [t for t in tasks if t.status in ("failed", "killed")]
     assert body["failed_tasks"] == len(failed_or_killed) > 1
-    assert body["links"]["dashboard"] == "http://127.0.0.1:8080/#/flows/BigFlow/runs/1795000000000001"
+    assert (body["account"], body["region"]) == ("123456789012", "us-east-1")
+    assert body["links"]["dashboard"] == (
+        "http://127.0.0.1:8080/#/flows/BigFlow/runs/1795000000000001?account=123456789012&region=us-east-1"
+    )
     assert "logs" in body["links"] and "batch_job" in body["links"]
     assert verify(
         SECRET, hook.headers[SIGNATURE_HEADER], hook.body, now=float(hook.headers[SIGNATURE_HEADER][2:12])
