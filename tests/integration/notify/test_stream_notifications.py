@@ -187,12 +187,14 @@ def test_a_sweeper_alert_marker_is_sent_once(
         "task.stuck",
         "StuckFlow",
         "5",
-        "train",
-        "2",
-        0,
-        "RUNNABLE for 45 minutes",
-        "the queue has no capacity",
-        T0,
+        account="123456789012",
+        region="us-east-1",
+        step="train",
+        task_id="2",
+        attempt=0,
+        message="RUNNABLE for 45 minutes",
+        hint="the queue has no capacity",
+        occurred_at=T0,
     )
     assert repository.claim_marker(*alert_marker(alert), detail=alert.to_json())
     assert not repository.claim_marker(*alert_marker(alert), detail=alert.to_json()), (
