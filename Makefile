@@ -111,13 +111,13 @@ endef
 
 define run_validate
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
-	$(CFN_LINT) template.yaml
+	$(CFN_LINT) template.yaml forwarding/template.yaml
 endef
 
 # Any failed check fails the scan; a check that does not apply is skipped in the resource's Metadata, with the
 # reason. --skip-download keeps checkov offline (Prisma Cloud's guidelines only add links to the output).
 # Every CloudFormation template of the project belongs in SCAN_TEMPLATES.
-SCAN_TEMPLATES := template.yaml
+SCAN_TEMPLATES := template.yaml forwarding/template.yaml
 define run_scan
 	$(CHECKOV) $(addprefix -f ,$(SCAN_TEMPLATES)) --framework cloudformation --quiet --compact --skip-download
 endef
@@ -133,7 +133,7 @@ fmt: $(VENV_READY) ## Format and autofix with ruff
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-validate: $(SAM_READY) ## sam validate --lint and cfn-lint on template.yaml
+validate: $(SAM_READY) ## sam validate --lint on template.yaml, cfn-lint on it and forwarding/template.yaml
 	$(run_validate)
 
 scan: $(CHECKOV_READY) ## checkov security scan of the templates (fails on any failed check)

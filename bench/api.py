@@ -51,7 +51,9 @@ def _seed_runs(count: int, repository: StatusRepository) -> None:
         for n in range(count):
             started = T0 - (count - n) * 60_000
             state = RunState(
-                key=RunKey(FLOWS[n % len(FLOWS)], str(17950000000000 + n)),
+                key=RunKey(
+                    FLOWS[n % len(FLOWS)], str(17950000000000 + n), account="123456789012", region="us-east-1"
+                ),
                 orchestrator="batch",
                 user=rng.choice(["alice", "bob", "carol"]),
                 tags=("team:ml",),

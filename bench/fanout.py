@@ -67,7 +67,9 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     elapsed = time.perf_counter() - started
     conflicts = sum(c.joins.conflicts for c in consumers)
 
-    _, summaries = RunReader().run_with_steps(RunKey(spec.flow, spec.run_id))
+    _, summaries = RunReader().run_with_steps(
+        RunKey(spec.flow, spec.run_id, account="123456789012", region="us-east-1")
+    )
     want = {key[2]: summary for key, summary in expected.steps.items()}
     matched = {s.step: s for s in summaries} == want
     return {

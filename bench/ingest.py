@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from runwatch.domain.run_state import RunKey
+from runwatch.domain.run_state import run_key_of
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
 from runwatch.settings import TableSettings
@@ -48,7 +48,7 @@ def _matches(expected: MemoryStore, repository: StatusRepository) -> tuple[bool,
     for key, versioned in expected.runs.items():
         stored, tasks = repository.run_with_tasks(key)
         want = versioned.state
-        want_tasks = {k: v.state for k, v in expected.tasks.items() if RunKey(k.flow, k.run_id) == key}
+        want_tasks = {k: v.state for k, v in expected.tasks.items() if run_key_of(k) == key}
         if (
             stored is None
             or (stored.state.status, stored.state.failure) != (want.status, want.failure)

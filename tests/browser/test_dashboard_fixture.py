@@ -110,7 +110,10 @@ def test_failed_run_shows_root_cause_steps_attempts_and_links(fixture_api: Serve
     page.wait_view("run")
 
     p = page.page
-    assert p.evaluate("location.hash") == "#/flows/FanoutFlow/runs/1795719352434625"
+    assert (
+        p.evaluate("location.hash")
+        == "#/flows/FanoutFlow/runs/1795719352434625?account=123456789012&region=us-east-1"
+    )
     assert p.locator("#run-status").get_attribute("data-status") == "failed"
     assert page.failure_text() == OOM_LINE
     assert p.locator("[data-testid=step]").evaluate_all("s => s.map(x => x.dataset.step)") == [

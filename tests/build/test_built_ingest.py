@@ -39,7 +39,7 @@ def test_built_ingest_applies_the_sample_runs(table_name: str, dynamodb_local: D
         ),
         ("TorchFlow", "1795733100123456", "failed"),
     ):
-        run, _ = repository.run_with_tasks(RunKey(flow, run_id))
+        run, _ = repository.run_with_tasks(RunKey(flow, run_id, account="123456789012", region="us-east-1"))
         assert run is not None and run.state.status == status
 
 

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 from runwatch_dev.local.table_from_template import create_table, table_properties
 
-GSIS = {"by_flow", "recent", "by_status", "active", "by_queue"}
+GSIS = {"by_flow", "recent", "by_status", "active", "by_queue", "by_run_id"}
 
 
 def _client(endpoint: str, region: str = "us-east-1", key: str = "local") -> Any:
@@ -42,7 +42,8 @@ def test_table_has_keys_indexes_and_stream_from_template(ddb_client: Any, table_
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
     assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == GSIS
     for index in table["GlobalSecondaryIndexes"]:
-        assert index["Projection"]["ProjectionType"] == "ALL"
+        expected = "INCLUDE" if index["IndexName"] == "by_run_id" else "ALL"
+        assert index["Projection"]["ProjectionType"] == expected
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert table["LatestStreamArn"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"

@@ -126,6 +126,14 @@ def test_sweeper_settings_are_read() -> None:
     assert settings.deadlines == {"ScoringFlow": Deadline("ScoringFlow", 6, 0)}
 
 
+def test_reconcile_role_name_is_optional_and_checked() -> None:
+    assert SweeperSettings.from_env({**TABLE, "RECONCILE_ROLE_NAME": ""}).reconcile_role_name is None
+    named = SweeperSettings.from_env({**TABLE, "RECONCILE_ROLE_NAME": "runwatch-reconcile"})
+    assert named.reconcile_role_name == "runwatch-reconcile"
+    with pytest.raises(ConfigError, match="RECONCILE_ROLE_NAME"):
+        SweeperSettings.from_env({**TABLE, "RECONCILE_ROLE_NAME": "no spaces allowed"})
+
+
 @pytest.mark.parametrize(
     ("model", "name", "value", "message"),
     [

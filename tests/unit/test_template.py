@@ -17,7 +17,11 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 TEMPLATE = load_template(DEFAULT_TEMPLATE)
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function")
-RULES = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"}
+ALL_RULES = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"}
+# The default bus's rules (every deploy) and the central bus's (only with member accounts).
+RULES = {name: r for name, r in ALL_RULES.items() if "Condition" not in r}
+CENTRAL_RULES = {name: r for name, r in ALL_RULES.items() if r.get("Condition") == "HasCentralBus"}
+FORWARDING = load_template(Path(DEFAULT_TEMPLATE).parent / "forwarding" / "template.yaml")
 
 CONTRACT_GSIS = {
     "by_flow": ("flow_pk", "started_sk"),
@@ -27,7 +31,10 @@ CONTRACT_GSIS = {
     "by_queue": ("queue_pk", "active_sk"),
     "by_step": ("step_pk", "task_order_sk"),
     "by_step_status": ("step_status_pk", "task_order_sk"),
+    "by_run_id": ("run_id_pk",),
 }
+# The run lookup by (flow, run id) only needs where the run is; every listing index carries whole runs.
+KEYS_AND_PLACE = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["account", "region", "kind"]}
 
 
 def matches(pattern: Any, event: Any) -> bool:
@@ -62,7 +69,9 @@ def test_status_table_matches_the_key_design() -> None:
     assert _keys(props["KeySchema"]) == ("pk", "sk")
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert {i["IndexName"]: _keys(i["KeySchema"]) for i in props["GlobalSecondaryIndexes"]} == CONTRACT_GSIS
-    assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in props["GlobalSecondaryIndexes"])
+    assert {i["IndexName"]: i["Projection"] for i in props["GlobalSecondaryIndexes"]} == {
+        name: KEYS_AND_PLACE if name == "by_run_id" else {"ProjectionType": "ALL"} for name in CONTRACT_GSIS
+    }
     used = {"pk", "sk"} | {name for keys in CONTRACT_GSIS.values() for name in keys}
     assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == dict.fromkeys(
         used, "S"
@@ -76,27 +85,102 @@ def test_status_table_matches_the_key_design() -> None:
 # -- ingest routing ---------------------------------------------------------------------------------------
 
 
-def test_three_rules_feed_the_ingest_queue_with_a_dead_letter_queue() -> None:
-    patterns = sorted(
+THREE_PATTERNS = [
+    (["aws.batch"], ["Batch Job Queue Blocked"]),
+    (["aws.batch"], ["Batch Job State Change"]),
+    (["aws.states"], ["Step Functions Execution Status Change"]),
+]
+
+
+def _patterns(rules: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
+    return sorted(
         (r["Properties"]["EventPattern"]["source"], r["Properties"]["EventPattern"]["detail-type"])
-        for r in RULES.values()
+        for r in rules.values()
     )
-    assert patterns == [
-        (["aws.batch"], ["Batch Job Queue Blocked"]),
-        (["aws.batch"], ["Batch Job State Change"]),
-        (["aws.states"], ["Step Functions Execution Status Change"]),
-    ]
-    for rule in RULES.values():
+
+
+def test_three_rules_feed_the_ingest_queue_with_a_dead_letter_queue() -> None:
+    assert set(ALL_RULES) == set(RULES) | set(CENTRAL_RULES)
+    assert _patterns(RULES) == _patterns(CENTRAL_RULES) == THREE_PATTERNS
+    assert all("EventBusName" not in r["Properties"] for r in RULES.values())  # the default bus
+    assert all(r["Properties"]["EventBusName"] == {"Ref": "CentralEventBus"} for r in CENTRAL_RULES.values())
+    for rule in ALL_RULES.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
 
 
-def test_queue_policy_admits_exactly_the_three_rules() -> None:
+def test_queue_policy_admits_exactly_the_rules() -> None:
     (statement,) = RESOURCES["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
-    assert sorted(s["Fn::GetAtt"][0] for s in sources) == sorted(RULES)
+    always = [s["Fn::GetAtt"][0] for s in sources if "Fn::GetAtt" in s]
+    central = [s["Fn::If"] for s in sources if "Fn::If" in s]
+    assert sorted(always) == sorted(RULES)
+    assert all(c[0] == "HasCentralBus" and c[2] == {"Ref": "AWS::NoValue"} for c in central)
+    assert sorted(c[1]["Fn::GetAtt"][0] for c in central) == sorted(CENTRAL_RULES)
+
+
+# -- many accounts ------------------------------------------------------------------------------------------
+def test_a_single_account_deploy_has_no_central_bus() -> None:
+    """Without SourceAccountIds or SourceOrganizationId every central resource is left out."""
+    params = TEMPLATE["Parameters"]
+    assert params["SourceAccountIds"]["Default"] == "" and params["SourceOrganizationId"]["Default"] == ""
+    conditions = TEMPLATE["Conditions"]
+    assert conditions["HasCentralBus"] == {
+        "Fn::Or": [{"Condition": "HasSourceAccounts"}, {"Condition": "HasSourceOrganization"}]
+    }
+    assert conditions["HasSourceAccounts"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SourceAccountIds"}]}, ""]}]
+    }
+    assert conditions["HasSourceOrganization"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SourceOrganizationId"}, ""]}]
+    }
+    central = {name for name, r in RESOURCES.items() if "Central" in name}
+    assert central == {
+        "CentralEventBus",
+        "CentralEventBusAccountsPolicy",
+        "CentralEventBusOrganizationPolicy",
+    } | set(CENTRAL_RULES)
+    assert {RESOURCES[name]["Condition"] for name in central} == {
+        "HasCentralBus",
+        "HasSourceAccounts",
+        "HasSourceOrganization",
+    }
+    assert TEMPLATE["Outputs"]["CentralEventBusArn"]["Condition"] == "HasCentralBus"
+
+
+def test_the_central_bus_admits_the_member_accounts_or_the_organization() -> None:
+    accounts = RESOURCES["CentralEventBusAccountsPolicy"]
+    assert accounts["Condition"] == "HasSourceAccounts"
+    statement = accounts["Properties"]["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "events:PutEvents")
+    assert statement["Principal"] == {"AWS": {"Ref": "SourceAccountIds"}}
+    organization = RESOURCES["CentralEventBusOrganizationPolicy"]
+    assert organization["Condition"] == "HasSourceOrganization"
+    statement = organization["Properties"]["Statement"]
+    assert statement["Principal"] == "*"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "SourceOrganizationId"}}}
+    for policy in (accounts, organization):
+        assert policy["Properties"]["Statement"]["Resource"] == {"Fn::GetAtt": ["CentralEventBus", "Arn"]}
+
+
+def test_forwarding_sends_the_three_detail_types_to_the_central_bus_with_its_role() -> None:
+    resources = FORWARDING["Resources"]
+    rules = {name: r for name, r in resources.items() if r["Type"] == "AWS::Events::Rule"}
+    assert _patterns(rules) == THREE_PATTERNS
+    for rule in rules.values():
+        assert "EventBusName" not in rule["Properties"]  # the member account's default bus
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Ref": "CentralEventBusArn"}
+        assert target["RoleArn"] == {"Fn::GetAtt": ["ForwardingRole", "Arn"]}
+    role = resources["ForwardingRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    (policy,) = role["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "events:PutEvents", "Resource": {"Ref": "CentralEventBusArn"}}
+    ]
 
 
 def _is_service_event(path: Path) -> bool:
@@ -114,9 +198,9 @@ def _is_service_event(path: Path) -> bool:
 def test_every_sample_event_is_routed_by_exactly_one_rule(path: Path) -> None:
     event = json.loads(path.read_text())
 
-    routed = [name for name, rule in RULES.items() if matches(rule["Properties"]["EventPattern"], event)]
-
-    assert len(routed) == 1, routed
+    for rules in (RULES, CENTRAL_RULES):
+        routed = [name for name, rule in rules.items() if matches(rule["Properties"]["EventPattern"], event)]
+        assert len(routed) == 1, routed
 
 
 def test_ingest_queue_redrives_to_its_dead_letter_queue() -> None:
@@ -314,3 +398,18 @@ def test_a_check_is_skipped_once_per_resource() -> None:
     ids = [(name, skip["id"]) for name, skip in SKIPS]
 
     assert len(ids) == len(set(ids))
+
+
+def test_the_sweeper_assumes_member_roles_only_with_a_role_name() -> None:
+    sweeper = RESOURCES["SweeperFunction"]["Properties"]
+    assert sweeper["Environment"]["Variables"]["RECONCILE_ROLE_NAME"] == {"Ref": "ReconcileRoleName"}
+    assert TEMPLATE["Parameters"]["ReconcileRoleName"]["Default"] == ""
+    assert TEMPLATE["Conditions"]["HasReconcileRole"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReconcileRoleName"}, ""]}]
+    }
+    (statements,) = (p["Statement"] for p in sweeper["Policies"])
+    (assume,) = [s["Fn::If"] for s in statements if "Fn::If" in s]
+    condition, statement, otherwise = assume
+    assert (condition, otherwise) == ("HasReconcileRole", {"Ref": "AWS::NoValue"})
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${ReconcileRoleName}"}

@@ -167,6 +167,11 @@ class SweeperSettings(TableSettings, SweepThresholds):
     reconcile: Literal["auto", "on", "off"] = Field("auto", validation_alias="RECONCILE")
     # The local stack's schedule; in AWS the SweepSchedule parameter sets it.
     sweep_interval_seconds: int = Field(60, ge=1, validation_alias="SWEEP_INTERVAL_SECONDS")
+    # Many accounts: the role the sweeper assumes in a member account to describe its jobs and executions
+    # (ReconcileRoleName); empty, member accounts' lookups are skipped and counted.
+    reconcile_role_name: str | None = Field(
+        None, pattern=r"^[\w+=,.@/-]{1,64}$", validation_alias="RECONCILE_ROLE_NAME"
+    )
 
     @field_validator("reconcile", mode="before")
     @classmethod

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver
 
+    from runwatch.aws.accounts import AccountDescribers
     from runwatch.aws.batch_jobs import BatchJobs
     from runwatch.aws.executions import StepFunctionsExecutions
     from runwatch.domain.notification_policy import RoutingRules
@@ -342,6 +343,19 @@ def build_sweeper(
         executions=executions,
         logger=logger,
         counters=counters,
+        places=_places(settings, client, (jobs, executions)) if jobs and executions else None,
+    )
+
+
+def _places(
+    settings: SweeperSettings, client: ClientFactory, own: tuple[BatchJobs, StepFunctionsExecutions]
+) -> AccountDescribers:
+    """Describers per account and region: the function's own with its role, member accounts' with
+    RECONCILE_ROLE_NAME assumed."""
+    from runwatch.aws.accounts import AccountDescribers
+
+    return AccountDescribers(
+        lambda: client("sts"), settings.reconcile_role_name, home_region=settings.region, own=own
     )
 
 

@@ -19,6 +19,8 @@ from runwatch.store.repository import StatusRepository
 T0 = 1_795_000_000_000
 FLOW = "SweepFlow"
 RUN_ID = "1795000000000777"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,14 @@ def _attempts(big: BigRun, split: int) -> tuple[AttemptState, ...]:
 def big_tasks(big: BigRun) -> list[TaskState]:
     def task(step: str, task_id: str, split: int | None, attempts: tuple[AttemptState, ...]) -> TaskState:
         return TaskState(
-            key=TaskKey(big.key.flow, big.key.run_id, step, task_id),
+            key=TaskKey(
+                big.key.flow,
+                big.key.run_id,
+                step,
+                task_id,
+                account=big.key.account,
+                region=big.key.region,
+            ),
             orchestrator="batch",
             attempts=attempts,
             max_attempts=1 if split == big.failed_split else 3,  # the failed one had no retries left
@@ -68,7 +77,9 @@ def big_tasks(big: BigRun) -> list[TaskState]:
 
 
 def seed_big_run(repository: StatusRepository, width: int = 10_000, run_id: str = RUN_ID) -> BigRun:
-    big = BigRun(RunKey(FLOW, run_id), width, width // 2, (3, width - 2), width - 5)
+    big = BigRun(
+        RunKey(FLOW, run_id, account=ACCOUNT, region=REGION), width, width // 2, (3, width - 2), width - 5
+    )
     repository.save_run(RunState(key=big.key, orchestrator="batch", user="alice", first_seen_at=T0), None)
     tasks = big_tasks(big)
     last_of_step = {t.key.step: t for t in tasks}

@@ -25,7 +25,10 @@ def _state(flow: str, n: int) -> RunState:
     # Every third run shares its start with the previous one: the run id must break the tie.
     started = T0 + (n - n % 3 // 2) * 60_000
     run = RunState(
-        key=RunKey(flow, f"17950000{n:08d}"), orchestrator="batch", user="alice", first_seen_at=started
+        key=RunKey(flow, f"17950000{n:08d}", account="123456789012", region="us-east-1"),
+        orchestrator="batch",
+        user="alice",
+        first_seen_at=started,
     )
     if n % 4 == 0:
         failure = Failure(started + 1000, "train", "2", 0, "oom", "OutOfMemoryError", 137)
@@ -154,7 +157,11 @@ def test_new_runs_do_not_disturb_a_walk(
     api: APIGatewayRestResolver, repository: StatusRepository, runs: list[RunState]
 ) -> None:
     first = call(api, "/runs?limit=10").json()
-    newer = RunState(key=RunKey("AlphaFlow", "1799999999999999"), orchestrator="batch", first_seen_at=T0 * 2)
+    newer = RunState(
+        key=RunKey("AlphaFlow", "1799999999999999", account="123456789012", region="us-east-1"),
+        orchestrator="batch",
+        first_seen_at=T0 * 2,
+    )
     repository.save_run(newer, None)
     rest = _walk(api, "/runs?limit=10", token=first["next_token"])
     assert _ids([first["runs"], *rest]) == _newest_first(runs)

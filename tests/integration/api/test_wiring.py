@@ -15,12 +15,20 @@ T0 = 1_795_000_000_000
 
 def test_built_from_settings(repository: StatusRepository, table_name: str) -> None:
     """TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB (set by the fixture) are all the function needs."""
-    kept = RunState(RunKey("TrainFlow", "1795000000000001"), "batch", first_seen_at=T0)
+    kept = RunState(
+        RunKey("TrainFlow", "1795000000000001", account="123456789012", region="us-east-1"),
+        "batch",
+        first_seen_at=T0,
+    )
     repository.save_run(kept, None)
     repository.record_flow_run(kept)
     # A flow entry whose run item is gone (TTL removes runs; the flow entry stays).
     repository.record_flow_run(
-        RunState(RunKey("OldFlow", "1700000000000000"), "batch", first_seen_at=T0 - 10**10)
+        RunState(
+            RunKey("OldFlow", "1700000000000000", account="123456789012", region="us-east-1"),
+            "batch",
+            first_seen_at=T0 - 10**10,
+        )
     )
 
     settings = ApiSettings.from_env(os.environ)

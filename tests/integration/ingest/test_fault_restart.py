@@ -81,8 +81,10 @@ def test_records_failed_during_an_outage_are_redelivered_and_applied(disk_dynamo
     expected = replay([json.loads(e) for e in events])
     repository = StatusRepository()
     for spec in specs:
-        stored, tasks = repository.run_with_tasks(RunKey(spec.flow, spec.run_id))
-        want = expected.runs[RunKey(spec.flow, spec.run_id)].state
+        stored, tasks = repository.run_with_tasks(
+            RunKey(spec.flow, spec.run_id, account="123456789012", region="us-east-1")
+        )
+        want = expected.runs[RunKey(spec.flow, spec.run_id, account="123456789012", region="us-east-1")].state
         assert stored is not None
         assert (stored.state.status, stored.state.failure) == (want.status, want.failure)
         want_tasks = {

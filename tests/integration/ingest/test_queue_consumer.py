@@ -61,7 +61,9 @@ def test_bad_records_are_rejected_with_a_reason_and_the_batch_still_applies(
     )
     assert reasons[4] == "an event must be a JSON object, got list"
     assert next(body for body, _ in dead.sent) == "{not json"  # kept as received
-    run, _ = repository.run_with_tasks(RunKey("FanoutFlow", "1795719352434625"))
+    run, _ = repository.run_with_tasks(
+        RunKey("FanoutFlow", "1795719352434625", account="123456789012", region="us-east-1")
+    )
     assert run is not None and run.state.status == "succeeded"
 
 
@@ -85,5 +87,7 @@ def test_store_errors_fail_only_the_affected_records(repository: StatusRepositor
     response = consumer.handle_batch(sqs_event([local[0], sfn_job, *local[1:]]), None)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
-    run, tasks = repository.run_with_tasks(RunKey("FanoutFlow", "1795719352434625"))
+    run, tasks = repository.run_with_tasks(
+        RunKey("FanoutFlow", "1795719352434625", account="123456789012", region="us-east-1")
+    )
     assert run is not None and run.state.status == "succeeded" and len(tasks) == 5

@@ -42,7 +42,7 @@ def test_kept_summaries_equal_a_recount_after_a_racy_shuffled_replay(repository:
 
     reader = RunReader()
     for spec in SPECS:
-        key = RunKey(spec.flow, spec.run_id)
+        key = RunKey(spec.flow, spec.run_id, account="123456789012", region="us-east-1")
         _, tasks = repository.run_with_tasks(key)
         run, kept = reader.run_with_steps(key)
         assert run is not None

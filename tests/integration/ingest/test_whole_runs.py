@@ -33,7 +33,7 @@ def _ingest(repository: StatusRepository, events: list[Any]) -> list[str]:
 
 
 def _run(repository: StatusRepository, flow: str, run_id: str) -> tuple[Any, dict[tuple[str, str], Any]]:
-    run, tasks = repository.run_with_tasks(RunKey(flow, run_id))
+    run, tasks = repository.run_with_tasks(RunKey(flow, run_id, account="123456789012", region="us-east-1"))
     assert run is not None
     return run.state, {(t.key.step, t.key.task_id): t for t in tasks}
 
@@ -56,7 +56,7 @@ def test_local_sample_run(repository: StatusRepository) -> None:
         (1, "succeeded", 0),
     ]
     assert retried.attempts[0].failure_class == "user_code"
-    item = RunItem.get(run_pk("FanoutFlow", "1795719352434625"), RUN_SK)
+    item = RunItem.get(run_pk("123456789012", "us-east-1", "FanoutFlow", "1795719352434625"), RUN_SK)
     assert (item.status, item.status_pk, item.active_pk) == ("succeeded", "STATUS#succeeded", None)
     assert item.started_at == "2026-11-26T18:55:53.130Z" and item.finished_at == "2026-11-26T19:01:52.185Z"
 

@@ -76,10 +76,15 @@ def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
     )
     assert body["failure"]["step"] == "train" and body["failure"]["task_id"] == "19"
     assert body["failure"]["failure_class"] == "user_code" and body["failure"]["exit_code"] == 1
-    _, tasks = repository.run_with_tasks(RunKey("BigFlow", "1795000000000001"))
+    _, tasks = repository.run_with_tasks(
+        RunKey("BigFlow", "1795000000000001", account="123456789012", region="us-east-1")
+    )
     failed_or_killed = [t for t in tasks if t.status in ("failed", "killed")]
     assert body["failed_tasks"] == len(failed_or_killed) > 1
-    assert body["links"]["dashboard"] == "http://127.0.0.1:8080/#/flows/BigFlow/runs/1795000000000001"
+    assert (body["account"], body["region"]) == ("123456789012", "us-east-1")
+    assert body["links"]["dashboard"] == (
+        "http://127.0.0.1:8080/#/flows/BigFlow/runs/1795000000000001?account=123456789012&region=us-east-1"
+    )
     assert "logs" in body["links"] and "batch_job" in body["links"]
     assert verify(
         SECRET, hook.headers[SIGNATURE_HEADER], hook.body, now=float(hook.headers[SIGNATURE_HEADER][2:12])
@@ -185,12 +190,14 @@ def test_a_sweeper_alert_marker_is_sent_once(
         "task.stuck",
         "StuckFlow",
         "5",
-        "train",
-        "2",
-        0,
-        "RUNNABLE for 45 minutes",
-        "the queue has no capacity",
-        T0,
+        account="123456789012",
+        region="us-east-1",
+        step="train",
+        task_id="2",
+        attempt=0,
+        message="RUNNABLE for 45 minutes",
+        hint="the queue has no capacity",
+        occurred_at=T0,
     )
     assert repository.claim_marker(*alert_marker(alert), detail=alert.to_json())
     assert not repository.claim_marker(*alert_marker(alert), detail=alert.to_json()), (
@@ -254,7 +261,7 @@ def test_run_failed_carries_the_exception_line_read_once_from_the_log(
 ) -> None:
     from runwatch.logs.local_source import LocalLogFiles
 
-    key = RunKey("LogFlow", "7")
+    key = RunKey("LogFlow", "7", account="123456789012", region="us-east-1")
     spec = RunSpec(
         key.flow, key.run_id, fanout=2, max_retries=0, start_ms=T0, outcomes={"train": {0: ["user_code"]}}
     )

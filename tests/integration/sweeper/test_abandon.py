@@ -11,7 +11,7 @@ from runwatch.store.repository import StatusRepository
 from tests.integration.sweeper.conftest import Clock, make_sweeper, sample
 
 HOUR = 3_600_000
-RUN = RunKey("FanoutFlow", "1795719352434625")
+RUN = RunKey("FanoutFlow", "1795719352434625", account="123456789012", region="us-east-1")
 
 
 def _status(repository: StatusRepository, key: RunKey = RUN) -> str:

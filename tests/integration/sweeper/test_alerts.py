@@ -15,7 +15,7 @@ from runwatch.store.repository import StatusRepository
 from tests.integration.sweeper.conftest import Clock, make_sweeper, sample
 
 MINUTE = 60_000
-LOCAL_RUN = RunKey("FanoutFlow", "1795719352434625")
+LOCAL_RUN = RunKey("FanoutFlow", "1795719352434625", account="123456789012", region="us-east-1")
 BLOCKED = (
     "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than "
     "that can be met by the CE(s) attached to the job queue."
@@ -23,7 +23,9 @@ BLOCKED = (
 
 
 def _alerts(repository: StatusRepository, flow: str, run_id: str) -> dict[str, Alert]:
-    markers = repository.markers(ALERT_MARKER_KIND, alert_subject(flow, run_id))
+    """A run's alerts; a flow's deadline alerts (run_id "") name no account or region."""
+    place = {"account": "123456789012", "region": "us-east-1"} if run_id else {}
+    markers = repository.markers(ALERT_MARKER_KIND, alert_subject(Alert(RUN_LATE, flow, run_id, **place)))
     return {m.what: Alert.from_json(m.detail or "") for m in markers}
 
 
@@ -110,7 +112,13 @@ def test_a_task_that_moved_on_is_not_stuck(repository: StatusRepository, clock: 
 def _succeeded_run(ingestor: Ingestor, flow: str, run_id: str, start: int, minutes: int) -> None:
     end = start + minutes * MINUTE
     ingestor.observe_run(
-        RunState(RunKey(flow, run_id), "batch", first_seen_at=start, end_succeeded_at=end, activity_at=end)
+        RunState(
+            RunKey(flow, run_id, account="123456789012", region="us-east-1"),
+            "batch",
+            first_seen_at=start,
+            end_succeeded_at=end,
+            activity_at=end,
+        )
     )
 
 
@@ -122,7 +130,12 @@ def test_late_run_alerts_once(repository: StatusRepository, clock: Clock) -> Non
         _succeeded_run(ingestor, "NightlyFlow", f"r{day}", t0 + day * 86_400_000, minutes)
     start = t0 + 6 * 86_400_000
     ingestor.observe_run(
-        RunState(RunKey("NightlyFlow", "r6"), "batch", first_seen_at=start, activity_at=start)
+        RunState(
+            RunKey("NightlyFlow", "r6", account="123456789012", region="us-east-1"),
+            "batch",
+            first_seen_at=start,
+            activity_at=start,
+        )
     )
     sweeper = make_sweeper(repository, late_factor=3.0, late_floor_minutes=30)
 
@@ -145,7 +158,14 @@ def test_no_late_verdict_without_enough_history(repository: StatusRepository, cl
     for day in range(2):
         _succeeded_run(ingestor, "YoungFlow", f"r{day}", t0 + day * 86_400_000, 5)
     start = t0 + 3 * 86_400_000
-    ingestor.observe_run(RunState(RunKey("YoungFlow", "r3"), "batch", first_seen_at=start, activity_at=start))
+    ingestor.observe_run(
+        RunState(
+            RunKey("YoungFlow", "r3", account="123456789012", region="us-east-1"),
+            "batch",
+            first_seen_at=start,
+            activity_at=start,
+        )
+    )
 
     report = make_sweeper(repository).sweep(start + 5 * 60 * MINUTE)
 

@@ -28,7 +28,10 @@ SFN = RunSpec(
     orchestrator="step-functions",
     state_machine="demo.prod.FanoutFlow",
 )
-RUNS = (RunKey(LOCAL.flow, LOCAL.run_id), RunKey(SFN.flow, SFN.run_id))
+RUNS = (
+    RunKey(LOCAL.flow, LOCAL.run_id, account="123456789012", region="us-east-1"),
+    RunKey(SFN.flow, SFN.run_id, account="123456789012", region="us-east-1"),
+)
 
 
 def _history(batch_client: Any, sfn_client: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -70,7 +73,7 @@ def _snapshot(repository: StatusRepository) -> dict[RunKey, Any]:
     for key in RUNS:
         run, tasks = repository.run_with_tasks(key)
         assert run is not None
-        items = list(TableItem.query(run_pk(key.flow, key.run_id)))
+        items = list(TableItem.query(run_pk(key.account, key.region, key.flow, key.run_id)))
         found[key] = (run.state, run.version, sorted(tasks, key=lambda t: t.key.task_id), len(items))
     return found
 

@@ -16,7 +16,9 @@ from tests.integration.sweeper.conftest import Clock, make_sweeper, sample
 from tests.integration.sweeper.moto_aws import MotoBatch, MotoStepFunctions
 
 MINUTE = 60_000
-SFN_RUN = RunKey("FanoutFlow", "sfn-5f0b1d2e-8a4c-4f6e-9b3a-2c7d1e9f0a41")
+SFN_RUN = RunKey(
+    "FanoutFlow", "sfn-5f0b1d2e-8a4c-4f6e-9b3a-2c7d1e9f0a41", account="123456789012", region="us-east-1"
+)
 
 
 def _ingest(repository: StatusRepository, events: list[dict[str, Any]]) -> list[str]:
@@ -82,8 +84,12 @@ def test_lost_job_events_are_reconciled_from_describe_jobs(
 
     # Then one DescribeJobs call told what the lost events would have: the task and its run succeeded
     assert (report.jobs_described, report.jobs_missing, report.reconciled, jobs.calls) == (1, 0, 1, 1)
-    task = repository.load_task(TaskKey("ReconFlow", "1795000000000001", "end", "7"))
-    run = repository.load_run(RunKey("ReconFlow", "1795000000000001"))
+    task = repository.load_task(
+        TaskKey("ReconFlow", "1795000000000001", "end", "7", account="123456789012", region="us-east-1")
+    )
+    run = repository.load_run(
+        RunKey("ReconFlow", "1795000000000001", account="123456789012", region="us-east-1")
+    )
     assert task is not None and run is not None
     assert (task.state.status, run.state.status) == ("succeeded", "succeeded")
     assert task.state.last_event_at == finished["stoppedAt"]

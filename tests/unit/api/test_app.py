@@ -18,6 +18,7 @@ from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure, TaskState
 from runwatch.paging import InvalidToken
 from runwatch.services.queries import (
+    AmbiguousRun,
     FlowLastRun,
     Listing,
     RunNotFound,
@@ -47,14 +48,15 @@ SUMMARY: dict[str, Any] = {
     "state_machine": None,
 }
 SECRET = "s3cr3t-table-internals"
+TWO_ACCOUNTS = ("111111111111", "222222222222")
+# Where FakeQueries finds a run when the request does not say.
+HOME_ACCOUNT, HOME_REGION = "123456789012", "us-east-1"
 # The run SUMMARY describes, as the service hands it out.
 RUN = RunState(
-    key=RunKey("TrainFlow", "17"),
+    key=RunKey("TrainFlow", "17", account="123456789012", region="us-east-1"),
     orchestrator="batch",
     user="alice",
     tags=("team:ml",),
-    region="us-east-1",
-    account="123456789012",
     first_seen_at=int(datetime.fromisoformat("2026-11-26T18:55:53.130+00:00").timestamp() * 1000),
 )
 
@@ -80,23 +82,35 @@ class FakeQueries:
         self._answer("flows", limit, next_token)
         return Listing([], None)
 
-    def run(self, flow: str, run_id: str) -> RunWithSteps:
-        self._answer("run", flow, run_id)
+    def run(
+        self, flow: str, run_id: str, account: str | None = None, region: str | None = None
+    ) -> RunWithSteps:
+        self._answer("run", flow, run_id, account, region)
         if run_id == "404":
             raise RunNotFound(flow, run_id)
+        if run_id == "409":
+            candidates = [RunKey(flow, run_id, account=a, region="us-east-1") for a in TWO_ACCOUNTS]
+            raise AmbiguousRun(flow, run_id, candidates)
         return RunWithSteps(RUN, [])
 
+    def locate(self, flow: str, run_id: str, account: str | None, region: str | None) -> RunKey:
+        self._answer("locate", flow, run_id, account, region)
+        if run_id == "409":
+            candidates = [RunKey(flow, run_id, account=a, region="us-east-1") for a in TWO_ACCOUNTS]
+            raise AmbiguousRun(flow, run_id, candidates)
+        return RunKey(flow, run_id, account=account or HOME_ACCOUNT, region=region or HOME_REGION)
+
     def step_tasks(
-        self, flow: str, run_id: str, step: str, status: str | None, limit: int, next_token: str | None
+        self, run: RunKey, step: str, status: str | None, limit: int, next_token: str | None
     ) -> Listing[TaskState]:
-        self._answer("step_tasks", flow, run_id, step, status, limit, next_token)
+        self._answer("step_tasks", run, step, status, limit, next_token)
         if step == "404":
-            raise StepNotFound(flow, run_id, step)
+            raise StepNotFound(run.flow, run.run_id, step)
         return Listing([], None)
 
-    def task(self, flow: str, run_id: str, step: str, task_id: str) -> TaskState:
-        self._answer("task", flow, run_id, step, task_id)
-        raise TaskNotFound(flow, run_id, step, task_id)
+    def task(self, run: RunKey, step: str, task_id: str) -> TaskState:
+        self._answer("task", run, step, task_id)
+        raise TaskNotFound(run.flow, run.run_id, step, task_id)
 
 
 def _get(target: str, queries: FakeQueries | None = None, headers: dict[str, str] | None = None) -> Reply:
@@ -107,7 +121,7 @@ def _assert_clean_error(reply: Reply) -> dict[str, Any]:
     assert reply.headers["Content-Type"] == "application/json"
     assert reply.headers["Cache-Control"] == "no-cache"
     body = reply.json()
-    assert set(body) <= {"message", "parameter", "request_id"}
+    assert set(body) <= {"message", "parameter", "request_id", "accounts"}
     for leak in ("Traceback", "pydantic", "File ", SECRET, "loc", "detail"):
         assert leak not in reply.text  # type: ignore[operator]
     return body  # type: ignore[no-any-return]
@@ -125,6 +139,20 @@ def test_defaults_reach_the_service() -> None:
         ("runs", RunFilter(), 25, None),
         ("runs", RunFilter(flow="demo.prod.FanoutFlow", status="failed"), 100, "a.b"),
         ("flows", 25, None),
+    ]
+
+
+def test_account_and_region_reach_the_service() -> None:
+    queries = FakeQueries()
+    assert _get("/runs?account=111111111111", queries).status == 200
+    assert _get("/flows/F/runs?account=222222222222&status=failed", queries).status == 200
+    assert _get("/flows/F/runs/42?account=111111111111&region=eu-west-1", queries).status == 200
+    assert _get("/flows/F/runs/42", queries).status == 200
+    assert queries.calls == [
+        ("runs", RunFilter(account="111111111111"), 25, None),
+        ("runs", RunFilter(flow="F", status="failed", account="222222222222"), 25, None),
+        ("run", "F", "42", "111111111111", "eu-west-1"),
+        ("run", "F", "42", None, None),
     ]
 
 
@@ -146,6 +174,11 @@ def test_defaults_reach_the_service() -> None:
         ("/runs?next_token=" + "x" * 4097, "next_token"),
         ("/flows/" + "F" * 257 + "/runs", "flow"),
         ("/flows/F/runs/" + "1" * 257, "run_id"),
+        ("/runs?account=12345", "account"),
+        ("/flows/F/runs?account=abcdefghijkl", "account"),
+        ("/flows/F/runs/1?account=1234567890123", "account"),
+        ("/flows/F/runs/1?region=US-EAST-1", "region"),
+        ("/flows/F/runs/1?region=us-east-1%3B", "region"),
     ],
 )
 def test_invalid_parameters_are_400_naming_them(target: str, parameter: str) -> None:
@@ -167,7 +200,16 @@ def test_invalid_token_is_400_naming_next_token() -> None:
     }
 
 
-# -- not found, failures -----------------------------------------------------------------------------------
+# -- not found, ambiguous, failures -------------------------------------------------------------------------
+def test_run_id_in_two_accounts_is_409_naming_them() -> None:
+    reply = _get("/flows/TrainFlow/runs/409")
+    assert reply.status == 409
+    body = _assert_clean_error(reply)
+    assert body["accounts"] == list(TWO_ACCOUNTS)
+    assert all(account in body["message"] for account in TWO_ACCOUNTS)
+    assert "account" in body["message"] and "region" in body["message"]
+
+
 def test_unknown_run_is_404_json() -> None:
     reply = _get("/flows/TrainFlow/runs/404")
     assert reply.status == 404
@@ -325,7 +367,7 @@ def test_openapi_document() -> None:
     assert set(schemas["RunSummary"]["required"]) == set(SUMMARY)
     assert set(schemas["RunDetail"]["required"]) == {*SUMMARY, "steps"}
     run = doc["paths"]["/flows/{flow}/runs/{run_id}"]["get"]
-    assert set(run["responses"]) == {"200", "304", "400", "404", "500", "503"}
+    assert set(run["responses"]) == {"200", "304", "400", "404", "409", "500", "503"}
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path in doc["paths"].values():
         responses = path["get"]["responses"]
@@ -356,10 +398,50 @@ def test_task_pages_default_to_100_and_pass_the_status() -> None:
     queries = FakeQueries()
     assert _get(TASKS, queries).status == 200
     assert _get(f"{TASKS}?status=failed&limit=500", queries).status == 200
+    run = RunKey("F", "1", account=HOME_ACCOUNT, region=HOME_REGION)
     assert queries.calls == [
-        ("step_tasks", "F", "1", "train", None, 100, None),
-        ("step_tasks", "F", "1", "train", "failed", 500, None),
+        ("locate", "F", "1", None, None),
+        ("step_tasks", run, "train", None, 100, None),
+        ("locate", "F", "1", None, None),
+        ("step_tasks", run, "train", "failed", 500, None),
     ]
+
+
+def test_task_routes_pass_account_and_region_to_find_the_run() -> None:
+    queries = FakeQueries()
+    place = f"account={TWO_ACCOUNTS[1]}&region=eu-west-1"
+    assert _get(f"{TASKS}?{place}", queries).status == 200
+    assert _get(f"{TASKS}/7?{place}", queries).status == 404
+    run = RunKey("F", "1", account=TWO_ACCOUNTS[1], region="eu-west-1")
+    assert queries.calls == [
+        ("locate", "F", "1", TWO_ACCOUNTS[1], "eu-west-1"),
+        ("step_tasks", run, "train", None, 100, None),
+        ("locate", "F", "1", TWO_ACCOUNTS[1], "eu-west-1"),
+        ("task", run, "train", "7"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/flows/F/runs/409/steps/train/tasks",
+        "/flows/F/runs/409/steps/train/tasks/7",
+        "/flows/F/runs/409/steps/train/tasks/7/attempts/0/logs",
+    ],
+)
+def test_task_routes_are_409_when_the_run_id_is_in_two_accounts(path: str) -> None:
+    reply = _get(path)
+    assert reply.status == 409
+    assert _assert_clean_error(reply)["accounts"] == list(TWO_ACCOUNTS)
+
+
+@pytest.mark.parametrize("query", ["account=12345", "region=nowhere"])
+def test_task_routes_refuse_a_malformed_account_or_region(query: str) -> None:
+    queries = FakeQueries()
+    reply = _get(f"{TASKS}?{query}", queries)
+    assert reply.status == 400
+    assert _assert_clean_error(reply)["parameter"] == query.partition("=")[0]
+    assert queries.calls == []
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,15 @@ class _Throttled:
         raise LogsThrottled("CloudWatch Logs throttled (ThrottlingException): g s", 2.5)
 
 
+def test_the_log_is_the_one_of_the_run_in_the_given_account(tmp_path: Path) -> None:
+    logs = AttemptLogs(_stored(_failed_task()), _files(tmp_path, LOG))
+
+    here = _get(f"{ROUTE}?account={KEY.account}&region={KEY.region}", logs)
+    elsewhere = _get(f"{ROUTE}?account=999999999999&region={KEY.region}", logs)
+
+    assert (here.status, elsewhere.status) == (200, 404)
+
+
 def test_throttling_is_503_with_retry_after() -> None:
     reply = _get(ROUTE, AttemptLogs(_stored(_failed_task()), _Throttled()))
     assert reply.status == 503

@@ -33,7 +33,7 @@ def _task(
         for n, s in enumerate(batch_statuses)
     )
     return TaskState(
-        key=TaskKey("F", "1", step, task_id),
+        key=TaskKey("F", "1", step, task_id, account="123456789012", region="us-east-1"),
         orchestrator="batch",
         attempts=attempts,
         max_attempts=max_attempts,

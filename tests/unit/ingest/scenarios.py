@@ -22,7 +22,7 @@ def replay(events: list[dict[str, Any]], store: MemoryStore | None = None) -> Me
 
 
 def run_of(store: MemoryStore, flow: str, run_id: str) -> RunState:
-    return store.runs[RunKey(flow, run_id)].state
+    return store.runs[RunKey(flow, run_id, account="123456789012", region="us-east-1")].state
 
 
 def tasks_of(store: MemoryStore, flow: str, run_id: str) -> dict[tuple[str, str], TaskState]:

@@ -37,7 +37,10 @@ def test_views_see_every_written_change_and_end_with_the_stored_state() -> None:
         ingestor.ingest(event)
 
     assert runs.changes[0][0] is None  # the run's first write is a new item
-    assert runs.changes[-1][1] == store.runs[RunKey("TrainFlow", "17")].state
+    assert (
+        runs.changes[-1][1]
+        == store.runs[RunKey("TrainFlow", "17", account="123456789012", region="us-east-1")].state
+    )
     writes = store.write_requests
     assert len(runs.changes) + len(tasks.changes) == writes  # a view is told exactly the state writes
     first_seen = {after.key for before, after in tasks.changes if before is None}

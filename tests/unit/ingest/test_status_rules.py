@@ -51,7 +51,7 @@ def sfn(outcomes: dict[str, dict[int, list[str]]] | None = None, **kw: Any) -> R
 )
 def test_task_status(attempts: list[tuple[str, str | None]], max_attempts: int, expected: str) -> None:
     task = TaskState(
-        key=TaskKey("F", "1", "s", "1"),
+        key=TaskKey("F", "1", "s", "1", account="123456789012", region="us-east-1"),
         orchestrator="batch",
         attempts=tuple(
             AttemptState(n, status, status_reason=reason, exit_code=1)

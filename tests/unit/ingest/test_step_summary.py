@@ -19,7 +19,11 @@ from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 
 
 def task(task_id: str, *attempts: AttemptState) -> TaskState:
-    return TaskState(key=TaskKey("F", "1", "train", task_id), orchestrator="batch", attempts=attempts)
+    return TaskState(
+        key=TaskKey("F", "1", "train", task_id, account="123456789012", region="us-east-1"),
+        orchestrator="batch",
+        attempts=attempts,
+    )
 
 
 def running(n: int = 0, start: int = 1_000) -> AttemptState:

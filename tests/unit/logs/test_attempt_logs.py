@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.domain.run_state import RunKey, RunState, merge_run, run_observation_of_task
+from runwatch.domain.run_state import RunState, merge_run, run_key_of, run_observation_of_task
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState, merge_task
 from runwatch.logs.local_source import LocalLogFiles
 from runwatch.logs.source import LogPage, LogsAccessDenied, LogStreamNotFound
@@ -23,7 +23,7 @@ from tests.fakes.memory_store import MemoryStore
 
 GROUP = "/aws/batch/job"
 STREAM = "metaflow/default/0a1b2c3d"
-KEY = TaskKey("TrainFlow", "42", "train", "7")
+KEY = TaskKey("TrainFlow", "42", "train", "7", account="123456789012", region="us-east-1")
 LOG = [
     "[MFLOG|0|2026-11-18T12:00:00.000000Z|task|a1]Training on 1000 rows",
     "[MFLOG|0|2026-11-18T12:00:01.000000Z|task|a2]    Internal error",
@@ -61,7 +61,7 @@ def _failed_task(stream: str | None = STREAM) -> TaskState:
 def _stored(task: TaskState) -> MemoryStore:
     store = MemoryStore()
     store.save_task(task, None)
-    run = RunState(RunKey(KEY.flow, KEY.run_id), "batch", first_seen_at=1_000)
+    run = RunState(run_key_of(KEY), "batch", first_seen_at=1_000)
     store.save_run(merge_run(run, run_observation_of_task(task, run)), None)
     return store
 
@@ -75,7 +75,7 @@ def _log_files(tmp_path: Path, lines: list[str]) -> LocalLogFiles:
 
 def _stored_exception(store: MemoryStore) -> tuple[str | None, str | None]:
     task = store.tasks[KEY].state
-    failure = store.runs[RunKey(KEY.flow, KEY.run_id)].state.failure
+    failure = store.runs[run_key_of(KEY)].state.failure
     return task.attempts[0].exception, failure.exception if failure else None
 
 
@@ -163,7 +163,7 @@ def test_kept_exception_survives_any_later_or_earlier_event() -> None:
     assert merge_task(with_exception, duplicate).attempts[0].exception == "ValueError: bad input"
     assert merge_task(duplicate, with_exception) == merge_task(with_exception, duplicate)
 
-    run = RunState(RunKey(KEY.flow, KEY.run_id), "batch")
+    run = RunState(run_key_of(KEY), "batch")
     plain = run_observation_of_task(task, run)
     known = run_observation_of_task(with_exception, run)
     joined = merge_run(plain, known)

@@ -17,14 +17,18 @@ ROOT = Failure(T0 + 50, "train", "7", 1, "oom", "OutOfMemoryError", 137)
 
 def _run(**fields: object) -> RunState:
     base = RunState(
-        RunKey("F", "1"), "batch", user="alice", first_seen_at=T0, region="us-east-1", failures=(ROOT,)
+        RunKey("F", "1", account="123456789012", region="us-east-1"),
+        "batch",
+        user="alice",
+        first_seen_at=T0,
+        failures=(ROOT,),
     )
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
 def _task(task_id: str, *attempts: AttemptState, max_attempts: int = 2) -> TaskState:
     return TaskState(
-        TaskKey("F", "1", "train", task_id),
+        TaskKey("F", "1", "train", task_id, account="123456789012", region="us-east-1"),
         "batch",
         attempts=attempts,
         max_attempts=max_attempts,
@@ -59,7 +63,10 @@ def test_a_failed_run_names_its_root_cause_and_counts_the_rest() -> None:
     assert notification.failed_tasks == 5
     assert notification.occurred_at == T0 + 50
     links = dict(notification.links)
-    assert links["dashboard"] == "https://dash.example.com/#/flows/F/runs/1"
+    assert (
+        links["dashboard"]
+        == "https://dash.example.com/#/flows/F/runs/1?account=123456789012&region=us-east-1"
+    )
     assert links["batch_job"].endswith("#jobs/detail/job-1")
     assert links["logs"].endswith("log-events/s$252F1")
 
@@ -106,7 +113,13 @@ def test_an_alert_about_a_run_not_in_the_table_still_reads_well() -> None:
         "run.late", "F", "9", message="running 3x longer than usual", hint="check the queue", occurred_at=T0
     )
 
-    notification = compose_alert("run.late#duration", alert, stand_in_run("F", "9"), None, LINKS)
+    notification = compose_alert(
+        "run.late#duration",
+        alert,
+        stand_in_run(RunKey("F", "9", account="123456789012", region="us-east-1")),
+        None,
+        LINKS,
+    )
 
     assert (notification.title, notification.status, notification.message) == (
         "F/9 is running late",

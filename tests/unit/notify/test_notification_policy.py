@@ -44,7 +44,12 @@ def test_a_redriven_run_failing_again_is_a_new_transition() -> None:
 
 
 def _task(*attempts: AttemptState, max_attempts: int = 3) -> TaskState:
-    return TaskState(TaskKey("F", "1", "train", "3"), "batch", attempts=attempts, max_attempts=max_attempts)
+    return TaskState(
+        TaskKey("F", "1", "train", "3", account="123456789012", region="us-east-1"),
+        "batch",
+        attempts=attempts,
+        max_attempts=max_attempts,
+    )
 
 
 def _failed(n: int, **why: object) -> AttemptState:

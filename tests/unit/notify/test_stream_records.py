@@ -13,13 +13,15 @@ from runwatch.store.repository import StatusRepository
 from runwatch.store.stream import UndecodableRecord, decode_record
 
 RUN_IMAGE = {
-    "pk": {"S": "RUN#F#1"},
+    "pk": {"S": "RUN#123456789012#us-east-1#F#1"},
     "sk": {"S": "#RUN"},
     "kind": {"S": "run"},
     "version": {"N": "3"},
     "status": {"S": "failed"},
     "flow": {"S": "F"},
     "run_id": {"S": "1"},
+    "account": {"S": "123456789012"},
+    "region": {"S": "us-east-1"},
     "orchestrator": {"S": "batch"},
     "tags": {"L": [{"S": "team:ml"}]},
     "failures": {
@@ -57,7 +59,7 @@ def test_lambda_and_boto3_shapes_decode_alike() -> None:
 
     for change in (from_lambda, from_boto3):
         assert isinstance(change.new, RunState) and isinstance(change.old, RunState)
-        assert change.new.key == RunKey("F", "1")
+        assert change.new.key == RunKey("F", "1", account="123456789012", region="us-east-1")
         assert (change.old.status, change.new.status, change.new.tags) == ("running", "failed", ("team:ml",))
         assert change.sequence_number == "42" and change.event_name == "MODIFY"
 

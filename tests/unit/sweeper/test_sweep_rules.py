@@ -105,7 +105,7 @@ def _task(
     run_id: str, task_id: str, status: str, at: int, orchestrator: str = "batch", attempt: int = 0
 ) -> TaskState:
     return TaskState(
-        key=TaskKey("F", run_id, "train", task_id),
+        key=TaskKey("F", run_id, "train", task_id, account="123456789012", region="us-east-1"),
         orchestrator=orchestrator,
         attempts=(
             AttemptState(attempt=attempt, batch_status=status, job_id=f"job-{task_id}", created_at=at),
@@ -118,7 +118,7 @@ def _task(
 def _run(run_id: str, at: int, orchestrator: str = "batch") -> RunState:
     sfn = orchestrator == "step-functions"
     return RunState(
-        key=RunKey("F", run_id),
+        key=RunKey("F", run_id, account="123456789012", region="us-east-1"),
         orchestrator=orchestrator,
         first_seen_at=at,
         activity_at=at,
@@ -224,7 +224,13 @@ def test_a_task_batch_has_forgotten_does_not_keep_its_run_alive() -> None:
     report = sweeper.sweep(T0 + 13 * HOUR)
 
     assert (report.jobs_missing, report.abandoned) == (1, 1)
-    assert sink.observed == [RunState(RunKey("F", "r1"), "batch", abandoned_at=T0 + 13 * HOUR)]
+    assert sink.observed == [
+        RunState(
+            RunKey("F", "r1", account="123456789012", region="us-east-1"),
+            "batch",
+            abandoned_at=T0 + 13 * HOUR,
+        )
+    ]
 
 
 def test_without_reconciliation_a_running_task_keeps_its_run_alive() -> None:

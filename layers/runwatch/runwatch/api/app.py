@@ -18,6 +18,7 @@ from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
 from runwatch.api.mapping import attempt_log, flow_page, run_detail, run_page, task_of, task_page
 from runwatch.api.parameters import (
+    AMBIGUOUS,
     ATTEMPT_LOG_ERRORS,
     BAD_FLOW_NAME,
     DEFAULT_LIMIT,
@@ -27,12 +28,15 @@ from runwatch.api.parameters import (
     SECURITY,
     STEP_NOT_FOUND,
     TASK_NOT_FOUND,
+    AccountChoice,
+    AccountFilter,
     AttemptNumber,
     FlowName,
     Limit,
     LogLimit,
     LogToken,
     NextToken,
+    RegionChoice,
     RunId,
     StatusFilter,
     StepName,
@@ -71,7 +75,7 @@ def create_app(
     register_error_handlers(app, logger or Logger())
     register_document_routes(app)
     register_status_routes(app, queries)
-    register_log_routes(app, attempt_logs)
+    register_log_routes(app, queries, attempt_logs)
     return app
 
 
@@ -102,20 +106,27 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     def list_flow_runs(
         flow: FlowName,
         status: StatusFilter = None,
+        account: AccountFilter = None,
         limit: Limit = DEFAULT_LIMIT,
         next_token: NextToken = None,
     ) -> RunPage:
-        return run_page(queries.runs(RunFilter(flow=flow, status=status), limit, next_token))
+        where = RunFilter(flow=flow, status=status, account=account)
+        return run_page(queries.runs(where, limit, next_token))
 
     @app.get(
         "/flows/<flow>/runs/<run_id>",
         summary="One run with its steps, tasks and attempts",
+        description="A run is (account, region, flow, run id): Metaflow run ids of two accounts can be the "
+        "same. Without `account` and `region` the run id must exist in one account and region only; "
+        "otherwise the answer is 409 naming the accounts.",
         tags=["status"],
         security=SECURITY,
-        responses=responses("The run", NOT_FOUND),
+        responses=responses("The run", {**NOT_FOUND, **AMBIGUOUS}),
     )
-    def get_run(flow: FlowName, run_id: RunId) -> RunDetail:
-        return run_detail(queries.run(flow, run_id))
+    def get_run(
+        flow: FlowName, run_id: RunId, account: AccountChoice = None, region: RegionChoice = None
+    ) -> RunDetail:
+        return run_detail(queries.run(flow, run_id, account, region))
 
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks",
@@ -124,42 +135,60 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         "With `status`, only the tasks in that status, in the same order; every page is one bounded read.",
         tags=["status"],
         security=SECURITY,
-        responses=responses("A page of tasks", STEP_NOT_FOUND),
+        responses=responses("A page of tasks", {**STEP_NOT_FOUND, **AMBIGUOUS}),
     )
     def list_step_tasks(
         flow: FlowName,
         run_id: RunId,
         step: StepName,
         status: TaskStatusFilter = None,
+        account: AccountChoice = None,
+        region: RegionChoice = None,
         limit: TaskLimit = DEFAULT_TASK_LIMIT,
         next_token: NextToken = None,
     ) -> TaskPage:
-        return task_page(queries.step_tasks(flow, run_id, step, status, limit, next_token))
+        run = queries.locate(flow, run_id, account, region)
+        return task_page(queries.step_tasks(run, step, status, limit, next_token))
 
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>",
         summary="One task with its attempts",
         tags=["status"],
         security=SECURITY,
-        responses=responses("The task", TASK_NOT_FOUND),
+        responses=responses("The task", {**TASK_NOT_FOUND, **AMBIGUOUS}),
     )
-    def get_task(flow: FlowName, run_id: RunId, step: StepName, task_id: TaskId) -> Task:
-        return task_of(queries.task(flow, run_id, step, task_id))
+    def get_task(
+        flow: FlowName,
+        run_id: RunId,
+        step: StepName,
+        task_id: TaskId,
+        account: AccountChoice = None,
+        region: RegionChoice = None,
+    ) -> Task:
+        run = queries.locate(flow, run_id, account, region)
+        return task_of(queries.task(run, step, task_id))
 
     @app.get(
         "/runs",
         summary="Recent runs of all flows, newest first",
+        description="With `account` (or `status` and `account`), a page may hold fewer runs than `limit`, "
+        "even none, while `next_token` is set: each request examines a bounded number of runs.",
         tags=["status"],
         security=SECURITY,
         responses=responses("A page of runs"),
     )
     def list_runs(
-        status: StatusFilter = None, limit: Limit = DEFAULT_LIMIT, next_token: NextToken = None
+        status: StatusFilter = None,
+        account: AccountFilter = None,
+        limit: Limit = DEFAULT_LIMIT,
+        next_token: NextToken = None,
     ) -> RunPage:
-        return run_page(queries.runs(RunFilter(status=status), limit, next_token))
+        return run_page(queries.runs(RunFilter(status=status, account=account), limit, next_token))
 
 
-def register_log_routes(app: APIGatewayRestResolver, attempt_logs: AttemptLogs | None) -> None:
+def register_log_routes(
+    app: APIGatewayRestResolver, queries: RunQueries, attempt_logs: AttemptLogs | None
+) -> None:
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>/attempts/<attempt>/logs",
         summary="The newest lines of one attempt's log, and its final exception",
@@ -169,7 +198,7 @@ def register_log_routes(app: APIGatewayRestResolver, attempt_logs: AttemptLogs |
         "Metaflow's `[MFLOG|...]` decoration removed (its time becomes the line's `ts`).",
         tags=["status"],
         security=SECURITY,
-        responses=responses("A page of the attempt's log", ATTEMPT_LOG_ERRORS),
+        responses=responses("A page of the attempt's log", {**ATTEMPT_LOG_ERRORS, **AMBIGUOUS}),
     )
     def get_attempt_log(
         flow: FlowName,
@@ -177,10 +206,13 @@ def register_log_routes(app: APIGatewayRestResolver, attempt_logs: AttemptLogs |
         step: StepName,
         task_id: TaskId,
         attempt: AttemptNumber,
+        account: AccountChoice = None,
+        region: RegionChoice = None,
         limit: LogLimit = DEFAULT_LOG_LIMIT,
         next_token: LogToken = None,
     ) -> AttemptLog:
-        key = TaskKey(flow, run_id, step, task_id)
+        run = queries.locate(flow, run_id, account, region)
+        key = TaskKey(flow, run_id, step, task_id, account=run.account, region=run.region)
         if attempt_logs is None:
             raise LogStreamNotFound("logs are not available here")
         return attempt_log(attempt_logs.tail(key, attempt, limit, next_token))

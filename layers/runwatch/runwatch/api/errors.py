@@ -1,6 +1,7 @@
 """The API's errors: every exception becomes a JSON `{"message": ...}` response here, and only here.
 
-400 names the bad `parameter`, 404 for unknown runs and routes, 405 for other methods on known paths, 503
+400 names the bad `parameter`, 404 for unknown runs and routes, 409 for a run id found in several accounts
+or regions when none was given (naming them), 405 for other methods on known paths, 503
 when DynamoDB is unavailable, 500 for anything else with a `request_id` to quote; tracebacks only go to
 the log.
 """
@@ -24,7 +25,7 @@ from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS, MA
 from runwatch.logs.source import InvalidLogToken, LogsThrottled, LogStreamNotFound, LogsUnavailable
 from runwatch.paging import InvalidToken
 from runwatch.services.attempt_logs import AttemptNotFound
-from runwatch.services.queries import NotFoundInRun
+from runwatch.services.queries import AmbiguousRun, NotFoundInRun
 from runwatch.store.repository import StoreUnavailable
 
 # Said instead of pydantic's wording, which would leak implementation details into the API.
@@ -38,6 +39,8 @@ PARAMETER_HINTS = {
     "step": f"step must be 1 to {MAX_NAME_CHARS} characters",
     "task_id": f"task_id must be 1 to {MAX_NAME_CHARS} characters",
     "attempt": "attempt must be an integer from 0 to 99",
+    "account": "account must be an AWS account id of 12 digits",
+    "region": "region must be an AWS region name such as us-east-1",
 }
 # The log route's own wording where its parameters differ from the listings'.
 LOG_PARAMETER_HINTS = {
@@ -67,11 +70,18 @@ GET_PATHS = tuple(
 
 
 def error_response(
-    status: int, message: str, *, parameter: str | None = None, request_id: str | None = None
+    status: int,
+    message: str,
+    *,
+    parameter: str | None = None,
+    request_id: str | None = None,
+    accounts: list[str] | None = None,
 ) -> Response[str]:
-    body: dict[str, str] = {"message": message}
+    body: dict[str, str | list[str]] = {"message": message}
     if parameter is not None:
         body["parameter"] = parameter
+    if accounts is not None:
+        body["accounts"] = accounts
     if request_id is not None:
         body["request_id"] = request_id
     return Response(
@@ -136,6 +146,10 @@ def run_not_found(exc: NotFoundInRun) -> Response[str]:
     return error_response(404, str(exc))
 
 
+def ambiguous_run(exc: AmbiguousRun) -> Response[str]:
+    return error_response(409, str(exc), accounts=exc.accounts)
+
+
 def route_not_found(app: APIGatewayRestResolver, exc: NotFoundError) -> Response[str]:
     event = app.current_event
     if event.http_method != "GET" and any(p.fullmatch(event.path) for p in GET_PATHS):
@@ -168,6 +182,7 @@ def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
         (LogStreamNotFound, log_not_found),
         (LogsThrottled, logs_throttled),
         (LogsUnavailable, functools.partial(logs_unavailable, app, log)),
+        (AmbiguousRun, ambiguous_run),
         (NotFoundError, functools.partial(route_not_found, app)),
         (StoreUnavailable, functools.partial(store_unavailable, app, log)),
         (Exception, functools.partial(unexpected, app, log)),

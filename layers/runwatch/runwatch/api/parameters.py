@@ -39,6 +39,13 @@ STEP_NOT_FOUND: dict[int, Any] = {
 TASK_NOT_FOUND: dict[int, Any] = {
     404: {"description": "No such run or task", "content": {"application/json": {"model": ErrorBody}}}
 }
+AMBIGUOUS: dict[int, Any] = {
+    409: {
+        "description": "The run id exists in more than one account or region and none was given; the "
+        "message names them (`accounts` lists the accounts)",
+        "content": {"application/json": {"model": ErrorBody}},
+    }
+}
 # API Gateway and the router only take path segments made of URI-safe characters; any other flow name
 # cannot exist, so it is a 404 (a well-formed unknown flow simply has no runs).
 BAD_FLOW_NAME: dict[int, Any] = {
@@ -81,6 +88,27 @@ TaskStatusFilter = Annotated[TaskStatus | None, Query(description="only tasks wi
 StepName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow step name")]
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow task id")]
 StatusFilter = Annotated[RunStatus | None, Query(description="only runs with this status")]
+ACCOUNT_PATTERN = r"^\d{12}$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+AccountFilter = Annotated[
+    str | None,
+    Query(pattern=ACCOUNT_PATTERN, description="only runs of this AWS account (12 digits)"),
+]
+AccountChoice = Annotated[
+    str | None,
+    Query(
+        pattern=ACCOUNT_PATTERN,
+        description="the AWS account of the run (12 digits); needed when the run id exists in several",
+    ),
+]
+RegionChoice = Annotated[
+    str | None,
+    Query(
+        pattern=REGION_PATTERN,
+        description="the AWS region of the run (e.g. us-east-1); needed when the run id exists in several "
+        "regions of the account",
+    ),
+]
 FlowName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow flow name")]
 RunId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow run id")]
 AttemptNumber = Annotated[int, Path(ge=0, le=99, description="attempt number, 0 for the first")]

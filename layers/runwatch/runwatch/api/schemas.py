@@ -62,8 +62,8 @@ class RunSummary(_Model):
     started_at: Timestamp
     finished_at: Timestamp
     failure: Failure | None
-    region: str | None
-    account: str | None
+    account: str = Field(description="the AWS account the run's events come from; part of its identity")
+    region: str = Field(description="the AWS region the run's events come from; part of its identity")
     execution_arn: str | None
     state_machine: str | None
 
@@ -182,3 +182,6 @@ class ErrorBody(_Model):
     message: str
     parameter: str | None = Field(default=None, description="the request parameter at fault (400 only)")
     request_id: str | None = Field(default=None, description="quote it when reporting a 5xx")
+    accounts: list[str] | None = Field(
+        default=None, description="the accounts a run id was found in (409 only): ask again with `account`"
+    )

@@ -26,6 +26,8 @@ class Alert:
     type: str
     flow: str
     run_id: str
+    account: str = ""  # the run's account and region (docs/design.md §2); empty for a flow's deadline
+    region: str = ""
     step: str | None = None
     task_id: str | None = None
     attempt: int | None = None
@@ -52,6 +54,8 @@ class Alert:
             type=str(data["type"]),
             flow=str(data["flow"]),
             run_id=str(data["run_id"]),
+            account=str(data.get("account") or ""),
+            region=str(data.get("region") or ""),
             step=_str_or_none(data.get("step")),
             task_id=_str_or_none(data.get("task_id")),
             attempt=None if attempt is None else int(attempt),
@@ -65,9 +69,9 @@ def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def alert_subject(flow: str, run_id: str) -> str:
-    """The marker subject: all alerts of one run share a partition."""
-    return f"{flow}#{run_id}"
+def alert_subject(alert: Alert) -> str:
+    """The marker subject: all alerts of one run (account, region, flow, run id) share a partition."""
+    return f"{alert.account}#{alert.region}#{alert.flow}#{alert.run_id}"
 
 
 def alert_marker_sk(alert: Alert, reason: str | None = None) -> str:
@@ -81,7 +85,7 @@ def alert_marker_sk(alert: Alert, reason: str | None = None) -> str:
 
 def alert_marker(alert: Alert, reason: str | None = None) -> tuple[str, str, str]:
     """(kind, subject, what) for StatusRepository.claim_marker / release_marker."""
-    return ALERT_MARKER_KIND, alert_subject(alert.flow, alert.run_id), alert_marker_sk(alert, reason)
+    return ALERT_MARKER_KIND, alert_subject(alert), alert_marker_sk(alert, reason)
 
 
 def alert_type_of_sk(sk: str) -> str | None:

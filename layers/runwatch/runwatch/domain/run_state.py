@@ -10,10 +10,10 @@ The root cause is the earliest own failure after the last redrive; killed siblin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from runwatch.domain.merge import earliest, first_set, latest
-from runwatch.domain.task_state import Failure, TaskState
+from runwatch.domain.task_state import Failure, TaskKey, TaskState
 from runwatch.domain.vocab import RUN_STATUS_OF_EXECUTION, TERMINAL_RUN_STATUSES
 
 # Enough candidates to find the first failure after a redrive; more would only grow the item.
@@ -38,8 +38,21 @@ class ExecutionFact:
 
 @dataclass(frozen=True, slots=True)
 class RunKey:
+    """A run's identity: Metaflow's (flow, run id) in the account and region its events come from.
+
+    Run ids of two metadata services collide (`TrainFlow/42` in dev and prod), so the account and region are
+    part of the key (docs/design.md §2); they are keywords so a call site says which is which.
+    """
+
     flow: str
     run_id: str
+    account: str = field(kw_only=True)
+    region: str = field(kw_only=True)
+
+
+def run_key_of(task: TaskKey) -> RunKey:
+    """The key of the run a task belongs to."""
+    return RunKey(task.flow, task.run_id, account=task.account, region=task.region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +65,6 @@ class RunState:
     project: str | None = None
     branch: str | None = None
     tags: tuple[str, ...] = ()
-    region: str | None = None
-    account: str | None = None
     state_machine: str | None = None
     execution_arn: str | None = None
     first_seen_at: int | None = None
@@ -68,6 +79,14 @@ class RunState:
     activity_at: int | None = None
 
     # -- derived -------------------------------------------------------------------------------------
+    @property
+    def account(self) -> str:
+        return self.key.account
+
+    @property
+    def region(self) -> str:
+        return self.key.region
+
     @property
     def status(self) -> str:
         if self.execution is not None:
@@ -176,8 +195,6 @@ def merge_run(a: RunState, b: RunState) -> RunState:
         project=first_set(a.project, b.project),
         branch=first_set(a.branch, b.branch),
         tags=tuple(sorted(set(a.tags) | set(b.tags))),
-        region=first_set(a.region, b.region),
-        account=first_set(a.account, b.account),
         state_machine=first_set(a.state_machine, b.state_machine),
         execution_arn=first_set(a.execution_arn, b.execution_arn),
         first_seen_at=earliest(a.first_seen_at, b.first_seen_at),

@@ -78,10 +78,14 @@ def merge_attempt(a: AttemptState, b: AttemptState) -> AttemptState:
 
 @dataclass(frozen=True, slots=True)
 class TaskKey:
+    """A task in its run: the run's identity (see run_state.RunKey) plus step and task id."""
+
     flow: str
     run_id: str
     step: str
     task_id: str
+    account: str = field(kw_only=True)
+    region: str = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

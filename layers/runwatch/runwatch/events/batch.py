@@ -152,7 +152,7 @@ def observe_job(
         )
         exec_arn = execution_arn(partition, region, account, state_machine, name) if state_machine else None
         run = RunState(
-            key=RunKey(flow, run_id),
+            key=RunKey(flow, run_id, account=account, region=region),
             orchestrator=ORCHESTRATOR_SFN,
             user=None,
             owner=params.get("metaflow.owner") or env.get("METAFLOW_OWNER"),
@@ -162,8 +162,6 @@ def observe_job(
             state_machine=state_machine,
             execution_arn=exec_arn,
             tags=command.tags,
-            region=region,
-            account=account,
             first_seen_at=detail.createdAt or event_ms,
         )
         sm_arn = (
@@ -182,19 +180,17 @@ def observe_job(
         retries = command.max_user_code_retries
         max_attempts = retries + 1 if retries is not None else None
         run = RunState(
-            key=RunKey(flow, run_id),
+            key=RunKey(flow, run_id, account=account, region=region),
             orchestrator=ORCHESTRATOR_BATCH,
             user=params.get("metaflow.user"),
             branch=command.branch,
             tags=command.tags,
-            region=region,
-            account=account,
             first_seen_at=detail.createdAt or event_ms,
         )
         sm_arn = None
 
     task = TaskState(
-        key=TaskKey(flow, run_id, step, node.task_id),
+        key=TaskKey(flow, run_id, step, node.task_id, account=account, region=region),
         orchestrator=run.orchestrator,
         attempts=_attempts(detail, current_attempt, node.job_id),
         max_attempts=max_attempts,

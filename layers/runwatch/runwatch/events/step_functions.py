@@ -40,12 +40,10 @@ class ExecutionObservation:
     def run_state(self, flow: str, state_machine_prefix: str | None = None) -> RunState:
         names = parse_state_machine_name(self.state_machine, flow, state_machine_prefix)
         return RunState(
-            key=RunKey(flow, self.run_id),
+            key=RunKey(flow, self.run_id, account=self.account, region=self.region),
             orchestrator=ORCHESTRATOR_SFN,
             project=names.project,
             branch=names.branch,
-            region=self.region,
-            account=self.account,
             state_machine=self.state_machine,
             execution_arn=self.execution_arn,
             first_seen_at=self.started_at,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 _CONSOLE_HOSTS = {
     "aws": "console.aws.amazon.com",
@@ -28,11 +28,18 @@ def _logs_segment(value: str) -> str:
 class LinkBuilder:
     dashboard_url: str | None = None
 
-    def run_page(self, flow: str, run_id: str) -> str | None:
+    def run_page(
+        self, flow: str, run_id: str, account: str | None = None, region: str | None = None
+    ) -> str | None:
+        """The dashboard's page of a run; account and region address it among runs with the same id."""
         if not self.dashboard_url:
             return None
         base = self.dashboard_url.split("#", 1)[0]
-        return f"{base}#/flows/{quote(flow, safe='')}/runs/{quote(run_id, safe='')}"
+        page = f"{base}#/flows/{quote(flow, safe='')}/runs/{quote(run_id, safe='')}"
+        where = urlencode(
+            {name: value for name, value in (("account", account), ("region", region)) if value}
+        )
+        return f"{page}?{where}" if where else page
 
     @staticmethod
     def log_stream(

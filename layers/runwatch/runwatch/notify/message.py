@@ -72,6 +72,8 @@ class Notification:
     status: str
     orchestrator: str
     occurred_at: int
+    account: str = ""  # the run's account and region: with flow and run_id, the run's identity
+    region: str = ""
     user: str | None = None
     project: str | None = None
     branch: str | None = None
@@ -93,7 +95,8 @@ class Notification:
     @property
     def delivery_id(self) -> str:
         """Stable for this transition of this run, so a receiver can drop redeliveries."""
-        return hashlib.sha256(f"{self.flow}\0{self.run_id}\0{self.key}".encode()).hexdigest()[:32]
+        run = f"{self.account}\0{self.region}\0{self.flow}\0{self.run_id}"
+        return hashlib.sha256(f"{run}\0{self.key}".encode()).hexdigest()[:32]
 
     @property
     def duration_ms(self) -> int | None:
@@ -186,7 +189,7 @@ def _links(
 ) -> tuple[tuple[str, str], ...]:
     partition = arn_partition(run.execution_arn)
     found = {
-        "dashboard": links.run_page(run.key.flow, run.key.run_id),
+        "dashboard": links.run_page(run.key.flow, run.key.run_id, run.account, run.region),
         "logs": links.log_stream(
             run.region, task.log_group if task else None, attempt.log_stream if attempt else None, partition
         ),
@@ -214,6 +217,8 @@ def _about_run(
         type=notification_type,
         flow=run.key.flow,
         run_id=run.key.run_id,
+        account=run.account,
+        region=run.region,
         status=run.status,
         orchestrator=run.orchestrator,
         occurred_at=occurred_at,
@@ -232,9 +237,9 @@ def _about_run(
     )
 
 
-def stand_in_run(flow: str, run_id: str, orchestrator: str = "unknown") -> RunState:
+def stand_in_run(key: RunKey, orchestrator: str = "unknown") -> RunState:
     """What is known of a run whose item is missing (an alert or a retry seen before the run was written)."""
-    return RunState(key=RunKey(flow, run_id), orchestrator=orchestrator)
+    return RunState(key=key, orchestrator=orchestrator)
 
 
 def compose_run(

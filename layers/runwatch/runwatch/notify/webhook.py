@@ -44,6 +44,8 @@ def payload(notification: Notification) -> dict[str, Any]:
         "type": notification.type,
         "flow": notification.flow,
         "run_id": notification.run_id,
+        "account": notification.account,
+        "region": notification.region,
         "status": notification.status,
         "orchestrator": notification.orchestrator,
         "user": notification.user,

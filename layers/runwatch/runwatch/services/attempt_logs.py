@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
-from runwatch.domain.run_state import RunKey, RunState, run_observation_of_task
+from runwatch.domain.run_state import RunState, run_key_of, run_observation_of_task
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.logs.source import (
     DEFAULT_TAIL_LINES,
@@ -146,7 +146,7 @@ class AttemptLogs:
         observation = replace(task, attempts=(replace(found, exception=exception),))
         joins = Joins(self.store)
         joined, _ = joins.task(observation)
-        run = self.store.load_run(RunKey(task.key.flow, task.key.run_id))
+        run = self.store.load_run(run_key_of(task.key))
         if run is not None and joined.final_failure is not None:
             state: RunState = run.state
             joins.run(run_observation_of_task(joined, state))

@@ -32,7 +32,7 @@ from runwatch.domain.notification_policy import (
     run_transition_key,
     task_transition_key,
 )
-from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.logs.traceback import FailureExcerpt
 from runwatch.notify.delivery import DeliveryFailed
@@ -199,7 +199,7 @@ class Notifier:
         attempts = newly_retried_attempts(old, task)
         if not attempts:
             return []
-        run = self._run_or_stand_in(task.key.flow, task.key.run_id, task.orchestrator)
+        run = self._run_or_stand_in(run_key_of(task.key), task.orchestrator)
         due = []
         for number in attempts:
             key = task_transition_key(task.key.step, task.key.task_id, number)
@@ -216,10 +216,21 @@ class Notifier:
             alert = Alert.from_json(marker.detail or "")
         except (ValueError, KeyError, TypeError) as error:
             raise RejectedRecord(f"alert marker {marker.what} has no valid detail: {error}") from None
-        run = self._run_or_stand_in(alert.flow, alert.run_id)
+        run = self._run_or_stand_in(
+            RunKey(alert.flow, alert.run_id, account=alert.account, region=alert.region)
+        )
         task: TaskState | None = None
         if alert.step and alert.task_id:
-            loaded = self.repo.load_task(TaskKey(alert.flow, alert.run_id, alert.step, alert.task_id))
+            loaded = self.repo.load_task(
+                TaskKey(
+                    alert.flow,
+                    alert.run_id,
+                    alert.step,
+                    alert.task_id,
+                    account=alert.account,
+                    region=alert.region,
+                )
+            )
             task = loaded.state if loaded else None
         key = marker.what
         compose = partial(compose_alert, key, alert, run, task, self.links)
@@ -243,9 +254,9 @@ class Notifier:
     def _compose_retry(self, key: str, run: RunState, task: TaskState, attempt: int) -> Notification:
         return compose_retry(key, run, task, attempt, self.links, self.clock())
 
-    def _run_or_stand_in(self, flow: str, run_id: str, orchestrator: str = "unknown") -> RunState:
-        loaded = self.repo.load_run(RunKey(flow, run_id))
-        return loaded.state if loaded else stand_in_run(flow, run_id, orchestrator)
+    def _run_or_stand_in(self, key: RunKey, orchestrator: str = "unknown") -> RunState:
+        loaded = self.repo.load_run(key)
+        return loaded.state if loaded else stand_in_run(key, orchestrator)
 
     # -- old transitions ---------------------------------------------------------------------------------
     def _too_old(self, due: _Due) -> bool:
@@ -253,7 +264,7 @@ class Notifier:
 
     def _record_stale(self, due: _Due, quiet: bool) -> None:
         """Mark the transition as told-to-nobody (once, whatever the redeliveries) and count it."""
-        subject = f"{due.run.flow}#{due.run.run_id}"
+        subject = _subject_of(due.run)
         if not self.repo.claim_marker(
             NOTIFY_MARKER_KIND, subject, f"{due.key}#stale", ttl_days=NOTIFY_MARKER_TTL_DAYS
         ):
@@ -282,7 +293,7 @@ class Notifier:
         if quiet or self._too_old(due):
             self._record_stale(due, quiet)
             return 0
-        subject = f"{due.run.flow}#{due.run.run_id}"
+        subject = _subject_of(due.run)
         notification: Notification | None = None
         sent = 0
         for name in channels:
@@ -324,3 +335,8 @@ def _subject(notification_type: str, run: RunState, failure_class: str | None) -
         tags=run.tags,
         failure_class=failure_class,
     )
+
+
+def _subject_of(run: RunKey) -> str:
+    """The marker subject of a run's notifications: its whole identity, so two accounts' runs never share."""
+    return f"{run.account}#{run.region}#{run.flow}#{run.run_id}"

@@ -32,6 +32,20 @@ class RunNotFound(NotFoundInRun):
         self.run_id = run_id
 
 
+class AmbiguousRun(LookupError):
+    """A run id that exists in more than one account or region, asked for without saying which."""
+
+    def __init__(self, flow: str, run_id: str, candidates: list[RunKey]) -> None:
+        accounts = sorted({key.account for key in candidates})
+        places = ", ".join(f"{key.account}/{key.region}" for key in candidates)
+        super().__init__(
+            f"run {run_id} of flow {flow} exists in more than one account or region ({places}): "
+            "give account and region"
+        )
+        self.accounts = accounts
+        self.candidates = candidates
+
+
 @dataclass(frozen=True, slots=True)
 class Listing[T]:
     """One page of a listing, and the token of the next page (None on the last)."""
@@ -82,7 +96,15 @@ def _step_order(summary: StepSummary) -> tuple[bool, int, str]:
 
 
 def _step_query(key: RunKey, step: str, status: str | None) -> Query:
-    return {"list": "step_tasks", "flow": key.flow, "run_id": key.run_id, "step": step, "status": status}
+    return {
+        "list": "step_tasks",
+        "account": key.account,
+        "region": key.region,
+        "flow": key.flow,
+        "run_id": key.run_id,
+        "step": step,
+        "status": status,
+    }
 
 
 # -- the service -----------------------------------------------------------------------------------------
@@ -120,9 +142,14 @@ class RunQueries:
         entries = [FlowLastRun(key.flow, runs.get(key)) for key in page.items]
         return Listing(entries, self._token(page.next_key, query))
 
-    def run(self, flow: str, run_id: str) -> RunWithSteps:
-        """The run, its steps' summaries and each step's first INLINE_TASKS tasks."""
-        key = RunKey(flow, run_id)
+    def run(
+        self, flow: str, run_id: str, account: str | None = None, region: str | None = None
+    ) -> RunWithSteps:
+        """The run, its steps' summaries and each step's first INLINE_TASKS tasks.
+
+        Without account and region, the run is the one account and region its id exists in (see locate).
+        """
+        key = self.locate(flow, run_id, account, region)
         run, summaries = self._run_and_steps(key)
         steps = []
         for summary in sorted(summaries, key=_step_order):
@@ -134,26 +161,24 @@ class RunQueries:
         return RunWithSteps(run, steps)
 
     def step_tasks(
-        self, flow: str, run_id: str, step: str, status: str | None, limit: int, next_token: str | None
+        self, run: RunKey, step: str, status: str | None, limit: int, next_token: str | None
     ) -> Listing[TaskState]:
         """A step's tasks in display order (only those in `status` if given), one page."""
-        key = RunKey(flow, run_id)
-        _, summaries = self._run_and_steps(key)
+        _, summaries = self._run_and_steps(run)
         if not any(s.step == step and s.task_total for s in summaries):
-            raise StepNotFound(flow, run_id, step)
-        query = _step_query(key, step, status)
+            raise StepNotFound(run.flow, run.run_id, step)
+        query = _step_query(run, step, status)
         page = self._page(
-            lambda start: self.reader.step_tasks(key, step, limit, start, status), query, next_token
+            lambda start: self.reader.step_tasks(run, step, limit, start, status), query, next_token
         )
         return Listing(page.items, self._token(page.next_key, query))
 
-    def task(self, flow: str, run_id: str, step: str, task_id: str) -> TaskState:
+    def task(self, run: RunKey, step: str, task_id: str) -> TaskState:
         """One task with its attempts."""
-        key = RunKey(flow, run_id)
-        self._run_and_steps(key)
-        found = self.reader.task(key, step, task_id)
+        self._run_and_steps(run)
+        found = self.reader.task(run, step, task_id)
         if found is None:
-            raise TaskNotFound(flow, run_id, step, task_id)
+            raise TaskNotFound(run.flow, run.run_id, step, task_id)
         return found
 
     def _run_and_steps(self, key: RunKey) -> tuple[RunState, list[StepSummary]]:
@@ -161,3 +186,18 @@ class RunQueries:
         if run is None:
             raise RunNotFound(key.flow, key.run_id)
         return run, summaries
+
+    def locate(self, flow: str, run_id: str, account: str | None, region: str | None) -> RunKey:
+        """The run's key: given outright, or the only match of by_run_id; AmbiguousRun when several match."""
+        if account is not None and region is not None:
+            return RunKey(flow, run_id, account=account, region=region)
+        found = [
+            key
+            for key in self.reader.run_locations(flow, run_id)
+            if account in (None, key.account) and region in (None, key.region)
+        ]
+        if not found:
+            raise RunNotFound(flow, run_id)
+        if len(found) > 1:
+            raise AmbiguousRun(flow, run_id, found)
+        return found[0]

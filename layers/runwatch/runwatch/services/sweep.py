@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final, Protocol
 
+from runwatch.aws.accounts import RoleUnavailable
 from runwatch.aws.batch_jobs import BatchUnavailable, JobDescriber
 from runwatch.aws.executions import ExecutionDescriber, ExecutionsUnavailable
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK, Alert, alert_marker
 from runwatch.domain.lateness import late_threshold, met_deadline, minutes, p95
-from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.stuck_hints import stuck_hint
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.vocab import ORCHESTRATOR_SFN
@@ -85,6 +86,8 @@ class SweepReport:
     executions_missing: int = 0
     reconciled: int = 0
     reconcile_errors: int = 0
+    # Jobs and executions of member accounts not asked about: no ReconcileRoleName to get into them.
+    lookups_skipped: int = 0
     stuck_alerts: int = 0
     late_alerts: int = 0
     deadline_alerts: int = 0
@@ -120,7 +123,15 @@ class _Baseline:
 
 
 def _run_key(task: TaskState) -> RunKey:
-    return RunKey(task.key.flow, task.key.run_id)
+    return run_key_of(task.key)
+
+
+class PlaceDescribers(Protocol):
+    """Who answers for an account and region (aws.accounts.AccountDescribers); None: no way in."""
+
+    def jobs_in(self, account: str, region: str) -> JobDescriber | None: ...
+
+    def executions_in(self, account: str, region: str) -> ExecutionDescriber | None: ...
 
 
 class Sweeper:
@@ -135,8 +146,12 @@ class Sweeper:
         logger: Log | None = None,
         counters: Counters | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        places: PlaceDescribers | None = None,
     ) -> None:
+        """`jobs` and `executions` turn reconciliation on; `places`, when given, picks who answers for a
+        run's account and region (without it `jobs` and `executions` answer for every run)."""
         self.reads = reads
+        self.places = places
         self.store = store
         self.ingestor = ingestor
         self.settings = settings
@@ -188,23 +203,57 @@ class Sweeper:
         answers = _Answers()
         quiet_since = now - self.settings.reconcile_after_minutes * MINUTE_MS
         if self.jobs is not None:
-            job_ids = [job_id for task in tasks if (job_id := _job_to_ask(task, quiet_since))]
-            if job_ids:
-                self._describe_jobs(job_ids, now, answers, report)
+            self._reconcile_jobs(now, quiet_since, tasks, answers, report)
         if self.executions is not None:
-            for run in runs:
-                if run.orchestrator != ORCHESTRATOR_SFN or run.status != "running" or not run.execution_arn:
-                    continue
-                if (run.activity_at or run.first_seen_at or 0) > quiet_since:
-                    continue
-                if not self._describe_execution(run, now, answers, report):
-                    break  # Step Functions is failing or throttling: leave the rest to the next sweep
+            self._reconcile_executions(now, quiet_since, runs, answers, report)
         return answers
 
-    def _describe_jobs(self, job_ids: list[str], now: int, answers: _Answers, report: SweepReport) -> None:
-        assert self.jobs is not None
+    def _reconcile_jobs(
+        self, now: int, quiet_since: int, tasks: list[TaskState], answers: _Answers, report: SweepReport
+    ) -> None:
+        by_place: dict[tuple[str, str], list[str]] = {}
+        for task in tasks:
+            if job_id := _job_to_ask(task, quiet_since):
+                by_place.setdefault((task.key.account, task.key.region), []).append(job_id)
+        for (account, region), job_ids in by_place.items():
+            try:
+                describer = self.places.jobs_in(account, region) if self.places else self.jobs
+            except RoleUnavailable as exc:
+                report.reconcile_errors += 1
+                self._warn("assume role failed", error=str(exc), account=account)
+                continue
+            if describer is None:
+                report.lookups_skipped += len(job_ids)
+                continue
+            self._describe_jobs(describer, job_ids, now, answers, report)
+
+    def _reconcile_executions(
+        self, now: int, quiet_since: int, runs: list[RunState], answers: _Answers, report: SweepReport
+    ) -> None:
+        for run in runs:
+            if run.orchestrator != ORCHESTRATOR_SFN or run.status != "running" or not run.execution_arn:
+                continue
+            if (run.activity_at or run.first_seen_at or 0) > quiet_since:
+                continue
+            try:
+                describer = (
+                    self.places.executions_in(run.account, run.region) if self.places else self.executions
+                )
+            except RoleUnavailable as exc:
+                report.reconcile_errors += 1
+                self._warn("assume role failed", error=str(exc), account=run.account)
+                continue
+            if describer is None:
+                report.lookups_skipped += 1
+                continue
+            if not self._describe_execution(describer, run, now, answers, report):
+                break  # Step Functions is failing or throttling: leave the rest to the next sweep
+
+    def _describe_jobs(
+        self, jobs: JobDescriber, job_ids: list[str], now: int, answers: _Answers, report: SweepReport
+    ) -> None:
         try:
-            details = self.jobs.describe_jobs(job_ids)
+            details = jobs.describe_jobs(job_ids)
         except BatchUnavailable as exc:
             report.reconcile_errors += 1
             self._warn("describe jobs failed", error=str(exc), jobs=len(job_ids))
@@ -216,13 +265,16 @@ class Sweeper:
             if status in PENDING_BATCH_STATUSES and detail.get("statusReason"):
                 answers.job_reason[job_id] = str(detail["statusReason"])
             self._ingest(batch_job_event(detail, now), report, job_id=job_id)
-        answers.missing_jobs = set(job_ids) - set(answers.job_status)
-        report.jobs_missing += len(answers.missing_jobs)
+        missing = set(job_ids) - set(answers.job_status)
+        answers.missing_jobs |= missing
+        report.jobs_missing += len(missing)
 
-    def _describe_execution(self, run: RunState, now: int, answers: _Answers, report: SweepReport) -> bool:
-        assert self.executions is not None and run.execution_arn is not None
+    def _describe_execution(
+        self, executions: ExecutionDescriber, run: RunState, now: int, answers: _Answers, report: SweepReport
+    ) -> bool:
+        assert run.execution_arn is not None
         try:
-            execution = self.executions.describe_execution(run.execution_arn)
+            execution = executions.describe_execution(run.execution_arn)
         except ExecutionsUnavailable as exc:
             report.reconcile_errors += 1
             self._warn("describe execution failed", error=str(exc), run_id=run.key.run_id)
@@ -291,6 +343,8 @@ class Sweeper:
                 type=TASK_STUCK,
                 flow=task.key.flow,
                 run_id=task.key.run_id,
+                account=task.key.account,
+                region=task.key.region,
                 step=task.key.step,
                 task_id=task.key.task_id,
                 attempt=current.attempt if current else 0,
@@ -322,6 +376,8 @@ class Sweeper:
                 type=RUN_LATE,
                 flow=flow,
                 run_id=run.key.run_id,
+                account=run.account,
+                region=run.region,
                 message=(
                     f"running for {minutes(elapsed)}, more than {self.settings.late_factor:g} x the p95 "
                     f"({minutes(baseline.p95_ms)}) of its flow's last {baseline.runs} successful runs"
@@ -366,11 +422,15 @@ class Sweeper:
                 type=RUN_LATE,
                 flow=flow,
                 run_id=latest.key.run_id if latest else "",
+                account=latest.account if latest else "",
+                region=latest.region if latest else "",
                 message=f"{flow} has no successful run by its deadline, {deadline.label} on {day}: {situation}",
                 occurred_at=now,
             )
             # Keyed on the flow and the date alone: one alert per missed day, whichever run it names.
-            if self._claim(alert, reason=f"deadline#{day}", marker_of=replace(alert, run_id="")):
+            if self._claim(
+                alert, reason=f"deadline#{day}", marker_of=replace(alert, run_id="", account="", region="")
+            ):
                 report.deadline_alerts += 1
             self._judged.add((flow, day))  # only once the verdict is stored: a failed write is judged again
 

@@ -1,9 +1,11 @@
 """The key layout of runwatch's single table: this module alone spells partition and sort keys.
 
-    run      pk RUN#<flow>#<run_id>   sk #RUN                        GSIs by_flow, recent, by_status, active
-    task     pk RUN#<flow>#<run_id>   sk TASK#<step>#<task_id>       GSIs active, by_queue (while pending),
-                                                                     by_step, by_step_status (task order)
-    step     pk RUN#<flow>#<run_id>   sk STEP#<step>                 the step's summary counters and bounds
+    run      pk RUN#<account>#<region>#<flow>#<run_id>   sk #RUN   GSIs by_flow, recent, by_status, active,
+                                                                           by_run_id (<flow>#<run_id>)
+    task     pk RUN#<account>#<region>#<flow>#<run_id>   sk TASK#<step>#<task_id>
+                                                    GSIs active, by_queue (while pending), by_step,
+                                                    by_step_status (task order)
+    step     pk RUN#<account>#<region>#<flow>#<run_id>   sk STEP#<step>   the step's summary counters and bounds
     flow     pk FLOWS                 sk <flow>
     registry pk SM#<state machine arn> sk #SM
     parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
@@ -13,8 +15,9 @@ One Query on a run's partition returns the run with all its tasks and attempts; 
 the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step`, whose
 sort key `task_order_sk` spells the display order (split index, then task id numerically). The GSIs serve the run
 listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
-while they are active or pending, so they stay small. A change of identity (e.g. the account in a run's
-key) is made here and in the conversions of store/records.py, nowhere else.
+while they are active or pending, so they stay small. A run's identity is (account, region, flow, run id)
+(docs/design.md §2); `by_run_id` finds the accounts and regions a (flow, run id) exists in with one Query.
+A change of identity is made here and in the conversions of store/records.py, nowhere else.
 """
 
 from __future__ import annotations
@@ -30,8 +33,13 @@ RECENT_RUNS = "RUNS"
 _MARKER_PREFIX = "MARK#"
 
 
-def run_pk(flow: str, run_id: str) -> str:
-    return f"RUN#{flow}#{run_id}"
+def run_pk(account: str, region: str, flow: str, run_id: str) -> str:
+    return f"RUN#{account}#{region}#{flow}#{run_id}"
+
+
+def run_id_pk(flow: str, run_id: str) -> str:
+    """The `by_run_id` index's partition: a (flow, run id) in every account and region it exists in."""
+    return f"{flow}#{run_id}"
 
 
 def task_sk(step: str, task_id: str) -> str:
@@ -42,14 +50,14 @@ def step_sk(step: str) -> str:
     return f"{STEP_SK_PREFIX}{step}"
 
 
-def step_tasks_pk(flow: str, run_id: str, step: str) -> str:
-    """Partition of the `by_step` index: one step's tasks."""
-    return f"{run_pk(flow, run_id)}#STEP#{step}"
+def step_tasks_pk(account: str, region: str, flow: str, run_id: str, step: str) -> str:
+    """Partition of the `by_step` index: one step's tasks (inside the run's account-qualified partition)."""
+    return f"{run_pk(account, region, flow, run_id)}#STEP#{step}"
 
 
-def step_status_pk(flow: str, run_id: str, step: str, status: str) -> str:
+def step_status_pk(account: str, region: str, flow: str, run_id: str, step: str, status: str) -> str:
     """Partition of the `by_step_status` index: one step's tasks in one status."""
-    return f"{step_tasks_pk(flow, run_id, step)}#{status}"
+    return f"{step_tasks_pk(account, region, flow, run_id, step)}#{status}"
 
 
 def task_order_sk(split_index: int | None, task_id: str) -> str:

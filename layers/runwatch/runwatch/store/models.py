@@ -18,7 +18,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 
@@ -52,6 +52,16 @@ class ByStatusIndex(_Index):
 
     status_pk = UnicodeAttribute(hash_key=True)
     started_sk = UnicodeAttribute(range_key=True)
+
+
+class ByRunIdIndex(GlobalSecondaryIndex[Any]):
+    """Where a (flow, run id) exists: one entry per account and region, with just those two attributes."""
+
+    class Meta:
+        index_name = "by_run_id"
+        projection = IncludeProjection(["account", "region", "kind"])  # kind: PynamoDB filters on it
+
+    run_id_pk = UnicodeAttribute(hash_key=True)
 
 
 class ActiveIndex(_Index):
@@ -144,6 +154,8 @@ class StatusItem(TableItem):
     status = UnicodeAttribute()
     flow = UnicodeAttribute()
     run_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    region = UnicodeAttribute()
     orchestrator = UnicodeAttribute()
     active_pk = UnicodeAttribute(null=True)
     active_sk = UnicodeAttribute(null=True)
@@ -159,8 +171,6 @@ class RunItem(StatusItem, discriminator="run"):
     project = UnicodeAttribute(null=True)
     branch = UnicodeAttribute(null=True)
     tags = ListAttribute[str](default=list)  # a list of strings (DynamoDB L of S)
-    region = UnicodeAttribute(null=True)
-    account = UnicodeAttribute(null=True)
     state_machine = UnicodeAttribute(null=True)
     execution_arn = UnicodeAttribute(null=True)
     first_seen_at = NumberAttribute(null=True)
@@ -180,7 +190,9 @@ class RunItem(StatusItem, discriminator="run"):
     recent_pk = UnicodeAttribute(null=True)
     status_pk = UnicodeAttribute(null=True)
     started_sk = UnicodeAttribute(null=True)
+    run_id_pk = UnicodeAttribute(null=True)
     by_flow_index = ByFlowIndex()
+    by_run_id_index = ByRunIdIndex()
     recent_index = RecentIndex()
     by_status_index = ByStatusIndex()
 
@@ -223,6 +235,8 @@ class StepItem(TableItem, discriminator="step"):
 class FlowItem(TableItem, discriminator="flow"):
     flow = UnicodeAttribute()
     last_run_id = UnicodeAttribute()
+    last_account = UnicodeAttribute()
+    last_region = UnicodeAttribute()
     last_started_sk = UnicodeAttribute()
 
 

@@ -19,6 +19,7 @@ from runwatch.store.keys import (
     flow_pk,
     marker_of_pk,
     queue_pk,
+    run_id_pk,
     run_pk,
     started_sk,
     status_pk,
@@ -75,7 +76,7 @@ def _expires(now_ms: int, retention_days: int) -> int:
 
 def run_to_item(state: RunState, version: int | None, now_ms: int, retention_days: int) -> RunItem:
     key = state.key
-    pk = run_pk(key.flow, key.run_id)
+    pk = run_pk(key.account, key.region, key.flow, key.run_id)
     status = state.status
     started = iso(state.started_at) or iso(now_ms) or ""
     item = RunItem(
@@ -91,8 +92,8 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         project=state.project,
         branch=state.branch,
         tags=list(state.tags),
-        region=state.region,
-        account=state.account,
+        region=key.region,
+        account=key.account,
         state_machine=state.state_machine,
         execution_arn=state.execution_arn,
         first_seen_at=state.first_seen_at,
@@ -120,6 +121,7 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         recent_pk=RECENT_RUNS,
         status_pk=status_pk(status),
         started_sk=started_sk(started, key.run_id),
+        run_id_pk=run_id_pk(key.flow, key.run_id),
         expires_at=_expires(now_ms, retention_days),
     )
     if not state.is_terminal:
@@ -133,7 +135,7 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
 def run_from_item(item: RunItem) -> RunState:
     execution = item.execution
     return RunState(
-        key=RunKey(item.flow, item.run_id),
+        key=RunKey(item.flow, item.run_id, account=item.account, region=item.region),
         orchestrator=item.orchestrator,
         user=item.user,
         owner=item.owner,
@@ -141,8 +143,6 @@ def run_from_item(item: RunItem) -> RunState:
         project=item.project,
         branch=item.branch,
         tags=tuple(item.tags or ()),
-        region=item.region,
-        account=item.account,
         state_machine=item.state_machine,
         execution_arn=item.execution_arn,
         first_seen_at=_int(item.first_seen_at),
@@ -168,7 +168,7 @@ def run_from_item(item: RunItem) -> RunState:
 
 def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_days: int) -> TaskItem:
     key = state.key
-    pk, sk = run_pk(key.flow, key.run_id), task_sk(key.step, key.task_id)
+    pk, sk = run_pk(key.account, key.region, key.flow, key.run_id), task_sk(key.step, key.task_id)
     status = state.status
     item = TaskItem(
         pk,
@@ -176,6 +176,8 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
         status=status,
         flow=key.flow,
         run_id=key.run_id,
+        account=key.account,
+        region=key.region,
         step=key.step,
         task_id=key.task_id,
         orchestrator=state.orchestrator,
@@ -203,8 +205,8 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
         last_event_at=state.last_event_at,
         log_group=state.log_group,
         has_failed_attempt=any(a.status == "failed" for a in state.attempts) or None,
-        step_pk=step_tasks_pk(key.flow, key.run_id, key.step),
-        step_status_pk=step_status_pk(key.flow, key.run_id, key.step, status),
+        step_pk=step_tasks_pk(key.account, key.region, key.flow, key.run_id, key.step),
+        step_status_pk=step_status_pk(key.account, key.region, key.flow, key.run_id, key.step, status),
         task_order_sk=task_order_sk(state.split_index, key.task_id),
         expires_at=_expires(now_ms, retention_days),
     )
@@ -220,7 +222,9 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
 
 def task_from_item(item: TaskItem) -> TaskState:
     return TaskState(
-        key=TaskKey(item.flow, item.run_id, item.step, item.task_id),
+        key=TaskKey(
+            item.flow, item.run_id, item.step, item.task_id, account=item.account, region=item.region
+        ),
         orchestrator=item.orchestrator,
         attempts=tuple(
             AttemptState(

@@ -125,7 +125,13 @@ class StatusRepository:
 
     # -- runs and tasks ------------------------------------------------------------------------------
     def load_task(self, key: TaskKey) -> Versioned | None:
-        item = guarded(lambda: _get(TaskItem, run_pk(key.flow, key.run_id), task_sk(key.step, key.task_id)))
+        item = guarded(
+            lambda: _get(
+                TaskItem,
+                run_pk(key.account, key.region, key.flow, key.run_id),
+                task_sk(key.step, key.task_id),
+            )
+        )
         if item is None:
             return None
         return Versioned(task_from_item(item), int(item.version))
@@ -186,7 +192,7 @@ class StatusRepository:
             self._known_bounds[known_key] = value  # written now, or the step already held a wider one
 
     def load_run(self, key: RunKey) -> Versioned | None:
-        item = guarded(lambda: _get(RunItem, run_pk(key.flow, key.run_id), RUN_SK))
+        item = guarded(lambda: _get(RunItem, run_pk(key.account, key.region, key.flow, key.run_id), RUN_SK))
         if item is None:
             return None
         return Versioned(run_from_item(item), int(item.version))
@@ -202,10 +208,19 @@ class StatusRepository:
 
         The entry expires with the retention of its newest run, so flows with no runs left drop out.
         """
-        flow, run_id = state.key.flow, state.key.run_id
-        sk = started_sk(iso(state.started_at) or "", run_id)
+        key = state.key
+        sk = started_sk(iso(state.started_at) or "", key.run_id)
         expires = self.clock() // 1000 + self.retention_days * 86_400
-        item = FlowItem(FLOWS_PK, flow, flow=flow, last_run_id=run_id, last_started_sk=sk, expires_at=expires)
+        item = FlowItem(
+            FLOWS_PK,
+            key.flow,
+            flow=key.flow,
+            last_run_id=key.run_id,
+            last_account=key.account,
+            last_region=key.region,
+            last_started_sk=sk,
+            expires_at=expires,
+        )
         with contextlib.suppress(Conflict):  # a newer run is already recorded
             self._write(
                 lambda: item.save(
@@ -221,7 +236,9 @@ class StatusRepository:
         """The run and all its tasks in one Query of the run's partition."""
         run: Versioned | None = None
         tasks: list[TaskState] = []
-        for item in guarded(lambda: list(TableItem.query(run_pk(key.flow, key.run_id)))):
+        for item in guarded(
+            lambda: list(TableItem.query(run_pk(key.account, key.region, key.flow, key.run_id)))
+        ):
             if isinstance(item, RunItem):
                 run = Versioned(run_from_item(item), int(item.version))
             elif isinstance(item, TaskItem):

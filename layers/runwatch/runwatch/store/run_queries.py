@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -38,6 +39,7 @@ from runwatch.store.keys import (
     RUN_SK,
     TASK_SK_PREFIX,
     flow_pk,
+    run_id_pk,
     run_pk,
     status_pk,
     step_status_pk,
@@ -56,6 +58,8 @@ MAX_KEY_BYTES = 2048
 DEFAULT_FILTER_BUDGET = 1000
 # The first filtered call reads a few pages' worth; later calls double, up to the budget.
 FILTER_FIRST_CALL = 100
+# Accounts x regions one (flow, run id) is looked up in; more than this many are not told apart by the API.
+MAX_RUN_LOCATIONS = 50
 
 
 class InvalidStartKey(ValueError):
@@ -75,12 +79,13 @@ class RunFilter:
 
     flow: str | None = None
     status: str | None = None
+    account: str | None = None  # applied to the read of the chosen index (a FilterExpression)
 
     def describe(self) -> dict[str, str | None]:
         """The listing this filter makes, as page positions are bound to it (see runwatch.paging)."""
         if self.flow is None:
-            return {"list": "runs", "status": self.status}
-        return {"list": "flow_runs", "flow": self.flow, "status": self.status}
+            return {"list": "runs", "status": self.status, "account": self.account}
+        return {"list": "flow_runs", "flow": self.flow, "status": self.status, "account": self.account}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +185,18 @@ def _run_from_raw(raw: dict[str, Any]) -> RunState:
 
 def _newest_run_of_flow(raw: dict[str, Any]) -> RunKey:
     item = FlowItem.from_raw_data(raw)
-    return RunKey(item.flow, item.last_run_id)
+    return RunKey(item.flow, item.last_run_id, account=item.last_account, region=item.last_region)
+
+
+def _filter_condition(status: str | None, account: str | None) -> Condition | None:
+    """The FilterExpression for what the chosen index's key does not select (None: nothing to filter)."""
+    condition: Condition | None = None
+    if status is not None:
+        condition = RunItem.status == status
+    if account is not None:
+        by_account = RunItem.account == account
+        condition = by_account if condition is None else condition & by_account
+    return condition
 
 
 def _raw_position(raw: Mapping[str, Any] | None) -> Position | None:
@@ -200,21 +216,30 @@ class RunReader:
     def runs_matching(self, where: RunFilter, limit: int, start: Position | None = None) -> Page[RunState]:
         """One page of the runs `where` selects, newest first, from the index that serves it."""
         if where.flow is not None:
-            return self.flow_runs(where.flow, limit, start, where.status)
+            return self.flow_runs(where.flow, limit, start, where.status, where.account)
         if where.status is not None:
-            return self.runs_with_status(where.status, limit, start)
-        return self.recent_runs(limit, start)
+            return self.runs_with_status(where.status, limit, start, where.account)
+        return self.recent_runs(limit, start, where.account)
 
-    def recent_runs(self, limit: int, start: Position | None = None) -> Page[RunState]:
-        return self._runs(RunItem.recent_index, RECENT_RUNS, limit, start)
+    def recent_runs(
+        self, limit: int, start: Position | None = None, account: str | None = None
+    ) -> Page[RunState]:
+        return self._runs(RunItem.recent_index, RECENT_RUNS, limit, start, account=account)
 
-    def runs_with_status(self, status: str, limit: int, start: Position | None = None) -> Page[RunState]:
-        return self._runs(RunItem.by_status_index, status_pk(status), limit, start)
+    def runs_with_status(
+        self, status: str, limit: int, start: Position | None = None, account: str | None = None
+    ) -> Page[RunState]:
+        return self._runs(RunItem.by_status_index, status_pk(status), limit, start, account=account)
 
     def flow_runs(
-        self, flow: str, limit: int, start: Position | None = None, status: str | None = None
+        self,
+        flow: str,
+        limit: int,
+        start: Position | None = None,
+        status: str | None = None,
+        account: str | None = None,
     ) -> Page[RunState]:
-        return self._runs(RunItem.by_flow_index, flow_pk(flow), limit, start, status)
+        return self._runs(RunItem.by_flow_index, flow_pk(flow), limit, start, status, account)
 
     def _runs(
         self,
@@ -223,9 +248,10 @@ class RunReader:
         limit: int,
         start: Position | None,
         status: str | None = None,
+        account: str | None = None,
     ) -> Page[RunState]:
         listing = _index_listing(index, partition)
-        condition = RunItem.status == status if status is not None else None
+        condition = _filter_condition(status, account)
 
         def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
             iterator = index.query(
@@ -256,17 +282,28 @@ class RunReader:
         if not keys:
             return {}
         self.calls += 1
-        wanted = list(dict.fromkeys(run_pk(key.flow, key.run_id) for key in keys))
+        wanted = list(dict.fromkeys(run_pk(key.account, key.region, key.flow, key.run_id) for key in keys))
         items = guarded(lambda: list(RunItem.batch_get([(pk, RUN_SK) for pk in wanted])))
         found = (run_from_item(i) for i in items if isinstance(i, RunItem))
         return {run.key: run for run in found}
 
     # -- one run -------------------------------------------------------------------------------------
+    def run_locations(self, flow: str, run_id: str, limit: int = MAX_RUN_LOCATIONS) -> list[RunKey]:
+        """The keys a (flow, run id) has in the accounts and regions it was seen in: one Query of by_run_id."""
+        self.calls += 1
+        pages = RunItem.by_run_id_index.query(run_id_pk(flow, run_id), limit=limit).page_iter
+        page = guarded(lambda: _one_page(pages))
+        keys = (
+            RunKey(flow, run_id, account=raw["account"]["S"], region=raw["region"]["S"])
+            for raw in page.get("Items", [])
+        )
+        return sorted(keys, key=lambda key: (key.account, key.region))
+
     def run_with_tasks(self, key: RunKey) -> tuple[RunState | None, list[TaskState]]:
         """The run and all its tasks: one Query of the run's partition (DynamoDB pages it when large)."""
         run: RunState | None = None
         tasks: list[TaskState] = []
-        pages = TableItem.query(run_pk(key.flow, key.run_id)).page_iter
+        pages = TableItem.query(run_pk(key.account, key.region, key.flow, key.run_id)).page_iter
         while True:
             self.calls += 1
             page = guarded(lambda: next(pages, None))
@@ -286,7 +323,9 @@ class RunReader:
         """The run and its step summaries, never its tasks: the sort keys before `TASK#`."""
         run: RunState | None = None
         steps: list[StepSummary] = []
-        pages = TableItem.query(run_pk(key.flow, key.run_id), TableItem.sk < TASK_SK_PREFIX).page_iter
+        pages = TableItem.query(
+            run_pk(key.account, key.region, key.flow, key.run_id), TableItem.sk < TASK_SK_PREFIX
+        ).page_iter
         while True:
             self.calls += 1
             page = guarded(lambda: next(pages, None))
@@ -308,10 +347,10 @@ class RunReader:
         """One page of a step's tasks in display order, all of them or those in one status."""
         if status is None:
             index: GlobalSecondaryIndex[Any] = TaskItem.by_step_index
-            partition = step_tasks_pk(key.flow, key.run_id, step)
+            partition = step_tasks_pk(key.account, key.region, key.flow, key.run_id, step)
         else:
             index = TaskItem.by_step_status_index
-            partition = step_status_pk(key.flow, key.run_id, step, status)
+            partition = step_status_pk(key.account, key.region, key.flow, key.run_id, step, status)
         hash_name, range_name = _index_key_names(index)
         listing = _Listing((*_table_key_names(TaskItem), hash_name, range_name), hash_name, partition)
 
@@ -324,7 +363,9 @@ class RunReader:
     def task(self, key: RunKey, step: str, task_id: str) -> TaskState | None:
         """One task by its key (one GetItem)."""
         self.calls += 1
-        item = guarded(lambda: _get_task(run_pk(key.flow, key.run_id), task_sk(step, task_id)))
+        item = guarded(
+            lambda: _get_task(run_pk(key.account, key.region, key.flow, key.run_id), task_sk(step, task_id))
+        )
         return None if item is None else task_from_item(item)
 
     # -- paging --------------------------------------------------------------------------------------
