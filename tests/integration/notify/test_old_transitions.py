@@ -16,6 +16,7 @@ from runwatch.services.notify import NOTIFY_MARKER_KIND, Notifier
 from runwatch.settings import NotifierSettings
 from runwatch.store.repository import StatusRepository
 from runwatch.wiring import build_local_notifier
+from runwatch_dev.local.synth import ACCOUNT, REGION
 from tests.fakes.receiver import Receiver
 from tests.integration.notify.conftest import StreamReader, table_variables
 from tests.unit.ingest.scenarios import failed_run_events
@@ -59,7 +60,7 @@ def test_a_day_old_failure_is_recorded_not_sent_and_a_fresh_one_is_sent_once(
     (sent,) = receiver.to("/hook")
     assert (sent.json()["run_id"], sent.json()["type"]) == ("2", "run.failed")
     assert counts.seen["notifications_stale"] == 1
-    stale = [m.what for m in repository.markers(NOTIFY_MARKER_KIND, "AgeFlow#1")]
+    stale = [m.what for m in repository.markers(NOTIFY_MARKER_KIND, f"{ACCOUNT}#{REGION}#AgeFlow#1")]
     assert stale == ["run.failed#r0#stale"]
 
 
@@ -94,7 +95,7 @@ def test_an_old_retry_and_an_old_alert_are_recorded_not_sent(
     assert notifier.handle_stream_records(stream.read()) == []
     assert receiver.to("/hook") == []
     assert counts.seen["notifications_stale"] == 2
-    recorded = {m.what for m in repository.markers(NOTIFY_MARKER_KIND, "AgeFlow#4")}
+    recorded = {m.what for m in repository.markers(NOTIFY_MARKER_KIND, f"{ACCOUNT}#{REGION}#AgeFlow#4")}
     assert recorded == {"task.retrying#train#2#0#stale", "run.late#p95#stale"}
 
 
@@ -110,4 +111,6 @@ def test_a_quiet_write_notifies_nobody_and_the_next_live_change_does(
     assert notifier.handle_stream_records(stream.read()) == []
     assert receiver.to("/hook") == []
     assert counts.seen["notifications_stale"] == 1
-    assert [m.what for m in repository.markers(NOTIFY_MARKER_KIND, "AgeFlow#5")] == ["run.failed#r0#stale"]
+    assert [m.what for m in repository.markers(NOTIFY_MARKER_KIND, f"{ACCOUNT}#{REGION}#AgeFlow#5")] == [
+        "run.failed#r0#stale"
+    ]
