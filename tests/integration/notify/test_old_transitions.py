@@ -82,7 +82,13 @@ def test_an_old_retry_and_an_old_alert_are_recorded_not_sent(
     # An OOM retried into success (task.retrying, opt-in: routed by a rule) two hours ago, and an old alert.
     _ingest(repository, failed_run_events("AgeFlow", "4", failed_ago_ms=2 * 3_600_000, plan=("oom", "ok")))
     old_alert = Alert(
-        "run.late", "AgeFlow", "4", message="late", occurred_at=int(time.time() * 1000) - DAY_MS
+        "run.late",
+        "AgeFlow",
+        "4",
+        message="late",
+        occurred_at=int(time.time() * 1000) - DAY_MS,
+        account=ACCOUNT,
+        region=REGION,
     )
     repository.claim_marker(*alert_marker(old_alert, "p95"), detail=old_alert.to_json())
     counts = Counts()
