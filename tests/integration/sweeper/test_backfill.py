@@ -100,9 +100,10 @@ def test_backfill_then_live_events_end_in_the_same_state_without_duplicates(
     assert (report.state_machines, report.executions, report.queues, report.jobs) == (1, 1, 1, 6)
     assert dict(report.outcomes) == {"applied": 7}
     seeded = _snapshot(repository)
+    # Each partition: the run, its tasks and one summary item per step.
     assert [(s[0].status, len(s[2]), s[3]) for s in seeded.values()] == [
-        ("succeeded", 4, 5),
-        ("succeeded", 2, 3),
+        ("succeeded", 4, 1 + 4 + 3),
+        ("succeeded", 2, 1 + 2 + 2),
     ]
 
     # When the live events of the same runs arrive afterwards (late, replayed, in any order)
@@ -168,7 +169,7 @@ def _status_items(runs: tuple[RunKey, ...]) -> list[Any]:
     return [
         item
         for key in runs
-        for item in TableItem.query(run_pk(key.flow, key.run_id))
+        for item in TableItem.query(run_pk(key.account, key.region, key.flow, key.run_id))
         if isinstance(item, RunItem | TaskItem)
     ]
 

@@ -303,43 +303,40 @@ class RunReader:
         """The run and all its tasks: one Query of the run's partition (DynamoDB pages it when large)."""
         run: RunState | None = None
         tasks: list[TaskState] = []
-        pages = TableItem.query(run_pk(key.account, key.region, key.flow, key.run_id)).page_iter
-        while True:
-            self.calls += 1
-            page = guarded(lambda: next(pages, None))
-            if page is None:
-                break
-            for raw in page.get("Items", []):
-                kind = raw.get(_KIND, {}).get("S")
-                if kind == _TASK_KIND:
-                    tasks.append(task_state_from_raw(raw))
-                elif kind == _RUN_KIND:
-                    run = _run_from_raw(raw)
-            if pages.last_evaluated_key is None:
-                break
+        for raw in self._raw_items(TableItem.query(run_pk(key.account, key.region, key.flow, key.run_id))):
+            kind = raw.get(_KIND, {}).get("S")
+            if kind == _TASK_KIND:
+                tasks.append(task_state_from_raw(raw))
+            elif kind == _RUN_KIND:
+                run = _run_from_raw(raw)
         return run, tasks
 
     def run_with_steps(self, key: RunKey) -> tuple[RunState | None, list[StepSummary]]:
         """The run and its step summaries, never its tasks: the sort keys before `TASK#`."""
         run: RunState | None = None
         steps: list[StepSummary] = []
-        pages = TableItem.query(
+        query = TableItem.query(
             run_pk(key.account, key.region, key.flow, key.run_id), TableItem.sk < TASK_SK_PREFIX
-        ).page_iter
+        )
+        for raw in self._raw_items(query):
+            kind = raw.get(_KIND, {}).get("S")
+            if kind == _STEP_KIND:
+                steps.append(step_summary_from_raw(raw))
+            elif kind == _RUN_KIND:
+                run = _run_from_raw(raw)
+        return run, steps
+
+    def _raw_items(self, query: Any) -> Iterator[dict[str, Any]]:
+        """Every raw item of a Query, page by page; each page is one counted, guarded request."""
+        pages = query.page_iter
         while True:
             self.calls += 1
             page = guarded(lambda: next(pages, None))
             if page is None:
-                break
-            for raw in page.get("Items", []):
-                kind = raw.get(_KIND, {}).get("S")
-                if kind == _STEP_KIND:
-                    steps.append(step_summary_from_raw(raw))
-                elif kind == _RUN_KIND:
-                    run = _run_from_raw(raw)
+                return
+            yield from page.get("Items", [])
             if pages.last_evaluated_key is None:
-                break
-        return run, steps
+                return
 
     def step_tasks(
         self, key: RunKey, step: str, limit: int, start: Position | None = None, status: str | None = None
