@@ -5,7 +5,7 @@ their shape and answers `InvalidToken` with a 400; it belongs to neither, so bot
 
 A token is `<payload>.<mac>`, both urlsafe base64 without padding. The payload is compact JSON holding a
 format version, a digest of the query (route, flow, status: never the page size, which may change between
-pages), the position (LastEvaluatedKey with plain string values) and the time it was issued. Anything a
+pages), the position (LastEvaluatedKey with plain string values) and the hour it was issued. Anything a
 client did not get from this API for this very query - edited, cut short, signed with another key, too
 old, or issued for another listing - is an `InvalidToken`, which the API answers with a 400 naming
 `next_token`.
@@ -29,6 +29,9 @@ DEFAULT_MAX_AGE_SECONDS = 24 * 3600
 MAX_TOKEN_CHARS = 4096
 MAC_BYTES = 16
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+# The issue time is kept to the hour: a page re-read while nothing changed then has the same body and the
+# same ETag (a token stamped to the second would change it every second), and expiry stays within an hour.
+ISSUE_TIME_GRANULARITY_SECONDS = 3600
 # Tokens come back to other Lambda instances, whose clocks may be a little behind the issuer's.
 CLOCK_SKEW_SECONDS = 300
 
@@ -80,8 +83,12 @@ class PageTokens:
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:MAC_BYTES]
 
+    def _issue_time(self) -> int:
+        now = int(self._clock())
+        return now - now % ISSUE_TIME_GRANULARITY_SECONDS
+
     def issue(self, query: Query, position: Position) -> str:
-        body = {"v": TOKEN_VERSION, "q": query_digest(query), "k": position, "t": int(self._clock())}
+        body = {"v": TOKEN_VERSION, "q": query_digest(query), "k": position, "t": self._issue_time()}
         payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
         return f"{_b64encode(payload)}.{_b64encode(self._mac(payload))}"
 

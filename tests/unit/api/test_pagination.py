@@ -131,6 +131,17 @@ def test_stale_token_is_refused() -> None:
         tokens.read(token, QUERY)
 
 
+def test_tokens_issued_within_the_hour_are_identical() -> None:
+    """A page re-read while nothing changed keeps its body, so its ETag still matches and it answers 304."""
+    clock = Clock()
+    tokens = _tokens(clock)
+    first = tokens.issue(QUERY, POSITION)
+    clock.now += 3599
+    assert tokens.issue(QUERY, POSITION) == first
+    clock.now += 1
+    assert tokens.issue(QUERY, POSITION) != first
+
+
 def test_token_from_a_slightly_fast_clock_is_accepted() -> None:
     clock = Clock()
     token = _tokens(Clock(clock.now + 60)).issue(QUERY, POSITION)
