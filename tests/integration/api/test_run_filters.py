@@ -213,6 +213,9 @@ BAD = [
     ("/runs?user=", "user"),
     ("/runs?account=12", "account"),
     ("/runs?" + "&".join(f"tag=t{i}" for i in range(11)), "tag"),
+    ("/runs?tag=ok&tag=", "tag"),
+    ("/runs?tag=" + "x" * 257, "tag"),
+    ("/runs?since=1795000000", "since"),
 ]
 
 

@@ -15,6 +15,7 @@ from runwatch.store.run_plan import RunFilter
 RUN_STATUSES = ("running", "succeeded", "failed", "timed_out", "aborted", "unknown")
 ORCHESTRATORS = ("batch", "step-functions")
 MAX_TAGS = 10
+MAX_TAG_CHARS = 256
 # Epoch milliseconds from 2001 (13 digits) to 2286; anything else is more likely a mistake than a time.
 _EPOCH_MS_DIGITS = 13
 _YEAR_10000_MS = 253_402_300_800_000
@@ -87,6 +88,8 @@ def run_filter(
     tags = tuple(dict.fromkeys(tag or ()))
     if len(tags) > MAX_TAGS:
         raise InvalidParameter("tag", f"at most {MAX_TAGS} tags may be given")
+    if any(not 1 <= len(one) <= MAX_TAG_CHARS for one in tags):
+        raise InvalidParameter("tag", f"each tag must be 1 to {MAX_TAG_CHARS} characters")
     since_iso, until_iso = parse_time("since", since), parse_time("until", until)
     if since_iso is not None and until_iso is not None and since_iso > until_iso:
         raise InvalidParameter("since", "since must not be after until")
