@@ -48,6 +48,7 @@ PARAMETER_HINTS = {
     "tag": f"tag must be 1 to {MAX_NAME_CHARS} characters",
     "since": "since must be an ISO 8601 time or epoch milliseconds",
     "until": "until must be an ISO 8601 time or epoch milliseconds",
+    "orchestrator": "orchestrator must be batch or step-functions",
 }
 # The log route's own wording where its parameters differ from the listings'.
 LOG_PARAMETER_HINTS = {

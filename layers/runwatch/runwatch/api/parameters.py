@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
@@ -89,10 +89,12 @@ StepName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, descript
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow task id")]
 # The run listings' filters. Index-backed ones pick the index a page reads (docs/design.md §3); the others
 # are applied to that read, so a page may be short while `next_token` is set.
+_RUN_STATUS = "(running|succeeded|failed|timed_out|aborted|unknown)"
 RunStatuses = Annotated[
     str | None,
     Query(
         max_length=200,
+        pattern=rf"^{_RUN_STATUS}(,{_RUN_STATUS})*$",
         description="only runs in one of these statuses, comma separated (running, succeeded, failed, "
         "timed_out, aborted, unknown). One status alone, with no other index-backed filter, reads the "
         "`by_status` index; otherwise applied to the narrowed read",
@@ -134,15 +136,18 @@ TagFilter = Annotated[
     ),
 ]
 OrchestratorFilter = Annotated[
-    str | None,
+    Literal["batch", "step-functions"] | None,
     Query(
         description='only runs of this orchestrator: "batch" or "step-functions" (applied to the narrowed read)'
     ),
 ]
+# Epoch milliseconds, or an ISO 8601 date with an optional time and zone.
+TIME_PATTERN = r"^(\d{13}|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?)$"
 SinceFilter = Annotated[
     str | None,
     Query(
         max_length=40,
+        pattern=TIME_PATTERN,
         description="only runs started at or after this time: ISO 8601 (UTC unless it names a zone) or epoch "
         "milliseconds. A key condition on every index (started_at is its sort key)",
     ),
@@ -151,6 +156,7 @@ UntilFilter = Annotated[
     str | None,
     Query(
         max_length=40,
+        pattern=TIME_PATTERN,
         description="only runs started at or before this time (as `since`; not before `since`). A key "
         "condition on every index",
     ),
