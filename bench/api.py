@@ -1,9 +1,11 @@
 """Status API latency through the resolver (the Lambda's code path) against DynamoDB Local.
 
-Seeds tables of 1,000 and 100,000 runs over 23 flows, and one run of 200 tasks (ingested from its
+Seeds tables of 1,000 and 100,000 runs over 23 flows, 20 users, projects, branches and tags (raw items from
+several threads, bench/seed.py), and one run of 200 tasks (ingested from its
 synthetic events), then times `app.resolve(event)` for the listings at both sizes and for the big run's
 detail: p50 / p95 of repeated requests, the DynamoDB requests each one makes, and the detail's size.
-Listings are Queries, so the two sizes should cost the same.
+Listings are Queries, so the two sizes should cost the same; that includes the filtered ones (user,
+project and branch, tag, since), each read from its own index.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from typing import Any
 
 import boto3
 
+from bench.seed import raw_items, write_parallel
 from runwatch.api.app import create_app
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure
+from runwatch.domain.times import iso
 from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
 from runwatch.settings import TableSettings
-from runwatch.store.models import RunItem
-from runwatch.store.records import run_to_item
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
 from runwatch.wiring import bind_table
@@ -42,31 +44,46 @@ REPEATS = 60
 T0 = 1_795_000_000_000
 
 
-def _seed_runs(count: int, repository: StatusRepository) -> None:
-    """`count` finished or running runs over the flows, written with BatchWriteItem (25 items a request)."""
+USERS = tuple(f"user{n:02d}" for n in range(20))
+PROJECTS = (("churn", "prod"), ("churn", "user.alice"), ("fraud", "prod"), ("fraud", "test"), (None, None))
+TAGS = ("team:ml", "team:data", "env:prod", "sweep", "nightly")
+# DynamoDB Local applies writes one at a time: four threads wrote 28-31 items/s where one wrote 38-58
+# (1,500 runs, 2-core machine under load), so the seeding sends from one thread.
+SEED_THREADS = 1
+
+
+def _seeded_state(n: int, count: int, rng: random.Random) -> RunState:
+    started = T0 - (count - n) * 60_000
+    project, branch = rng.choice(PROJECTS)
+    state = RunState(
+        key=RunKey(
+            FLOWS[n % len(FLOWS)], str(17950000000000 + n), account="123456789012", region="us-east-1"
+        ),
+        orchestrator="batch",
+        user=rng.choice(USERS),
+        project=project,
+        branch=branch,
+        tags=tuple(sorted(rng.sample(TAGS, rng.randint(0, 2)))),
+        first_seen_at=started,
+    )
+    roll = rng.random()
+    if roll < 0.7:
+        return RunState(**{**_fields(state), "end_succeeded_at": started + 600_000})
+    if roll < 0.85:
+        failure = Failure(started + 300_000, "train", "3", 2, "oom", "OutOfMemoryError", 137)
+        return RunState(**{**_fields(state), "failures": (failure,)})
+    return state
+
+
+def _seed_runs(count: int, repository: StatusRepository, endpoint: str, table: str) -> None:
+    """`count` finished or running runs over the flows, users, projects and tags: their run and tag items
+    built raw and written by several threads (bench/seed.py), then each flow's newest run."""
     rng = random.Random(count)
-    now = repository.clock()
-    latest: dict[str, RunState] = {}
-    with RunItem.batch_write() as batch:
-        for n in range(count):
-            started = T0 - (count - n) * 60_000
-            state = RunState(
-                key=RunKey(
-                    FLOWS[n % len(FLOWS)], str(17950000000000 + n), account="123456789012", region="us-east-1"
-                ),
-                orchestrator="batch",
-                user=rng.choice(["alice", "bob", "carol"]),
-                tags=("team:ml",),
-                first_seen_at=started,
-            )
-            roll = rng.random()
-            if roll < 0.7:
-                state = RunState(**{**_fields(state), "end_succeeded_at": started + 600_000})
-            elif roll < 0.85:
-                failure = Failure(started + 300_000, "train", "3", 2, "oom", "OutOfMemoryError", 137)
-                state = RunState(**{**_fields(state), "failures": (failure,)})
-            batch.save(run_to_item(state, 1, now, repository.retention_days))
-            latest[state.key.flow] = state
+    states = [_seeded_state(n, count, rng) for n in range(count)]
+    write_parallel(
+        endpoint, table, raw_items(states, repository.clock(), repository.retention_days), SEED_THREADS
+    )
+    latest = {state.key.flow: state for state in states}
     for state in latest.values():
         repository.record_flow_run(state)
 
@@ -117,7 +134,7 @@ def _listings(ddb: DynamoDBLocal, label: str, count: int) -> dict[str, dict[str,
     table = _table(ddb, label)
     repository = StatusRepository()
     started = time.perf_counter()
-    _seed_runs(count, repository)
+    _seed_runs(count, repository, ddb.endpoint, table)
     results: dict[str, dict[str, Any]] = {
         f"api.seed_s.{label}": {"value": round(time.perf_counter() - started, 1), "unit": "s"}
     }
@@ -129,6 +146,10 @@ def _listings(ddb: DynamoDBLocal, label: str, count: int) -> dict[str, dict[str,
         "list_flow_runs": "/flows/TrainFlow/runs",
         "list_flow_runs_failed": "/flows/TrainFlow/runs?status=failed",
         "list_flows": "/flows",
+        "list_runs_user": "/runs?user=user07",
+        "list_runs_project_branch": "/runs?project=churn&branch=prod",
+        "list_runs_tag": "/runs?tag=team:ml",
+        "list_runs_since": f"/runs?since={iso(T0 - 3 * 3_600_000)}",
     }
     for name, path in listings.items():
         event = rest_event(path)

@@ -13,6 +13,7 @@ from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange, StepSummary
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.store.repository import Conflict, Versioned
+from runwatch.store.run_tags import tag_entries
 
 
 @dataclass
@@ -24,6 +25,7 @@ class MemoryStore:
     machines: dict[str, str | None] = field(default_factory=dict)
     parked: dict[str, dict[str, str]] = field(default_factory=dict)
     markers: set[tuple[str, str, str]] = field(default_factory=set)
+    run_tags: dict[tuple[str, str], RunKey] = field(default_factory=dict)
     write_requests: int = 0
 
     def _save(self, table: dict[Any, Versioned], key: Any, state: Any, version: int | None) -> int:
@@ -58,6 +60,17 @@ class MemoryStore:
     def record_flow_run(self, state: RunState) -> None:
         self.write_requests += 1
         self.flows[state.key.flow] = state.key.run_id
+
+    def record_run_tags(self, before: RunState | None, after: RunState) -> None:
+        """As the table's tag items: (TAG#<tag>, sort key) -> the run they point at."""
+        old, new = tag_entries(before), tag_entries(after)
+        if old == new:
+            return
+        self.write_requests += 1
+        for key in old:
+            self.run_tags.pop(key, None)
+        for key in new:
+            self.run_tags[key] = after.key
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         found = [

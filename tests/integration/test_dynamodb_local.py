@@ -14,7 +14,19 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 from runwatch_dev.local.table_from_template import create_table, table_properties
 
-GSIS = {"by_flow", "recent", "by_status", "active", "by_queue", "by_step", "by_step_status", "by_run_id"}
+GSIS = {
+    "by_flow",
+    "recent",
+    "by_status",
+    "by_user",
+    "by_project",
+    "by_project_only",
+    "active",
+    "by_queue",
+    "by_step",
+    "by_step_status",
+    "by_run_id",
+}
 
 
 def _client(endpoint: str, region: str = "us-east-1", key: str = "local") -> Any:

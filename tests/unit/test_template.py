@@ -32,6 +32,9 @@ CONTRACT_GSIS = {
     "by_step": ("step_pk", "task_order_sk"),
     "by_step_status": ("step_status_pk", "task_order_sk"),
     "by_run_id": ("run_id_pk",),
+    "by_user": ("user_pk", "started_sk"),
+    "by_project": ("project_pk", "started_sk"),
+    "by_project_only": ("project_only_pk", "started_sk"),
 }
 # The run lookup by (flow, run id) only needs where the run is; every listing index carries whole runs.
 KEYS_AND_PLACE = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["account", "region", "kind"]}

@@ -27,7 +27,7 @@ from runwatch.services.queries import (
     TaskNotFound,
 )
 from runwatch.store.repository import StoreUnavailable
-from runwatch.store.run_queries import RunFilter
+from runwatch.store.run_plan import RunFilter
 from tests.unit.api.rest import Reply, call, rest_event
 
 SUMMARY: dict[str, Any] = {
@@ -137,7 +137,7 @@ def test_defaults_reach_the_service() -> None:
     assert _get("/flows", queries).status == 200
     assert queries.calls == [
         ("runs", RunFilter(), 25, None),
-        ("runs", RunFilter(flow="demo.prod.FanoutFlow", status="failed"), 100, "a.b"),
+        ("runs", RunFilter(flow="demo.prod.FanoutFlow", statuses=("failed",)), 100, "a.b"),
         ("flows", 25, None),
     ]
 
@@ -150,7 +150,7 @@ def test_account_and_region_reach_the_service() -> None:
     assert _get("/flows/F/runs/42", queries).status == 200
     assert queries.calls == [
         ("runs", RunFilter(account="111111111111"), 25, None),
-        ("runs", RunFilter(flow="F", status="failed", account="222222222222"), 25, None),
+        ("runs", RunFilter(flow="F", statuses=("failed",), account="222222222222"), 25, None),
         ("run", "F", "42", "111111111111", "eu-west-1"),
         ("run", "F", "42", None, None),
     ]

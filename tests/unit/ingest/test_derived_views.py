@@ -7,10 +7,13 @@ recording views in place of such a summary, over the in-memory store.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
-from runwatch.domain.run_state import RunKey
+from runwatch.domain.run_state import RunKey, RunState
 from runwatch.services.ingest import Ingestor
+from runwatch.services.ingest.views import RunTagView
+from runwatch.store.run_tags import tag_entries
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
 
@@ -70,3 +73,47 @@ def test_the_flow_entry_is_the_default_view() -> None:
         ingestor.ingest(event)
 
     assert store.flows == {"TrainFlow": "17"}
+
+
+def test_run_tag_items_follow_the_run_in_any_event_order() -> None:
+    """The default views keep one tag item per (tag, run) under the run's final start, whatever the order."""
+    spec = RunSpec(flow="TrainFlow", run_id="17", fanout=2, start_ms=T0, tags=("team:ml", "sweep"))
+    events = simulate_run(spec, random.Random(1))
+    key = RunKey("TrainFlow", "17", account="123456789012", region="us-east-1")
+    finals = []
+    for seed in range(5):
+        shuffled = list(events)
+        random.Random(seed).shuffle(shuffled)
+        store = MemoryStore()
+        ingestor = Ingestor(store)
+        for event in shuffled:
+            ingestor.ingest(event)
+        run = store.runs[key].state
+        assert run.tags
+        expected = set(tag_entries(run))
+        assert set(store.run_tags) == expected
+        assert set(store.run_tags.values()) == {key}
+        finals.append(expected)
+    assert all(final == finals[0] for final in finals)
+
+
+def test_the_tag_view_writes_only_when_what_the_items_hold_changes() -> None:
+    told: list[tuple[Any, Any]] = []
+
+    class Tags:
+        def record_run_tags(self, before: Any, after: Any) -> None:
+            told.append((before, after))
+
+    view = RunTagView(Tags())
+    run = RunState(
+        key=RunKey("F", "1", account="123456789012", region="us-east-1"),
+        orchestrator="batch",
+        tags=("a",),
+        first_seen_at=T0,
+    )
+    view.update(None, run)
+    view.update(run, replace(run, end_succeeded_at=T0 + 5))  # a status change: the items hold no status
+    earlier = replace(run, first_seen_at=T0 - 5)
+    view.update(run, earlier)
+    view.update(earlier, replace(earlier, tags=("a", "b")))
+    assert [after.first_seen_at for _, after in told] == [T0, T0 - 5, T0 - 5]

@@ -31,26 +31,44 @@ from runwatch.api.parameters import (
     AccountChoice,
     AccountFilter,
     AttemptNumber,
+    BranchFilter,
     FlowName,
     Limit,
     LogLimit,
     LogToken,
     NextToken,
+    OrchestratorFilter,
+    ProjectFilter,
     RegionChoice,
     RunId,
-    StatusFilter,
+    RunStatuses,
+    SinceFilter,
     StepName,
+    TagFilter,
     TaskId,
     TaskLimit,
     TaskStatusFilter,
+    UntilFilter,
+    UserFilter,
     responses,
 )
+from runwatch.api.run_filters import run_filter
 from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPage, Task, TaskPage
 from runwatch.domain.task_state import TaskKey
 from runwatch.logs.source import LogStreamNotFound
 from runwatch.services.attempt_logs import AttemptLogs
 from runwatch.services.queries import RunQueries
-from runwatch.store.run_queries import RunFilter
+
+# What the run listings' descriptions say about their filters (docs/api.md has the table).
+FILTERED_LISTING = (
+    "Every filter given must match (`tag` may be repeated: every tag given must be on the run). Each page "
+    "reads one index chosen by the filters, most selective first: `project` with `branch` (`by_project`), "
+    "the flow (`by_flow`), `user` (`by_user`), a `tag` (the tag's items), `project` alone "
+    "(`by_project_only`), one `status` (`by_status`), else all runs (`recent`). `since`/`until` bound that "
+    "index's sort key; the other filters are applied to the narrowed read, at most two Queries examining "
+    "at most 1,000 runs per page: a page may then hold fewer runs than `limit`, even none, while "
+    "`next_token` is set. A `next_token` is bound to the filters it was issued with."
+)
 
 
 def create_app(
@@ -97,20 +115,38 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     @app.get(
         "/flows/<flow>/runs",
         summary="Runs of one flow, newest first",
-        description="With `status`, a page may hold fewer runs than `limit`, even none, while `next_token` "
-        "is set: each request examines a bounded number of the flow's runs.",
+        description=FILTERED_LISTING + " The flow's own index (`by_flow`) serves it unless `project` and "
+        "`branch` are given.",
         tags=["status"],
         security=SECURITY,
         responses=responses("A page of runs", BAD_FLOW_NAME),
     )
     def list_flow_runs(
         flow: FlowName,
-        status: StatusFilter = None,
+        status: RunStatuses = None,
+        user: UserFilter = None,
+        project: ProjectFilter = None,
+        branch: BranchFilter = None,
+        tag: TagFilter = None,
+        orchestrator: OrchestratorFilter = None,
         account: AccountFilter = None,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
         limit: Limit = DEFAULT_LIMIT,
         next_token: NextToken = None,
     ) -> RunPage:
-        where = RunFilter(flow=flow, status=status, account=account)
+        where = run_filter(
+            flow=flow,
+            status=status,
+            user=user,
+            project=project,
+            branch=branch,
+            tag=tag,
+            orchestrator=orchestrator,
+            account=account,
+            since=since,
+            until=until,
+        )
         return run_page(queries.runs(where, limit, next_token))
 
     @app.get(
@@ -171,19 +207,36 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     @app.get(
         "/runs",
         summary="Recent runs of all flows, newest first",
-        description="With `account` (or `status` and `account`), a page may hold fewer runs than `limit`, "
-        "even none, while `next_token` is set: each request examines a bounded number of runs.",
+        description=FILTERED_LISTING,
         tags=["status"],
         security=SECURITY,
         responses=responses("A page of runs"),
     )
     def list_runs(
-        status: StatusFilter = None,
+        status: RunStatuses = None,
+        user: UserFilter = None,
+        project: ProjectFilter = None,
+        branch: BranchFilter = None,
+        tag: TagFilter = None,
+        orchestrator: OrchestratorFilter = None,
         account: AccountFilter = None,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
         limit: Limit = DEFAULT_LIMIT,
         next_token: NextToken = None,
     ) -> RunPage:
-        return run_page(queries.runs(RunFilter(status=status, account=account), limit, next_token))
+        where = run_filter(
+            status=status,
+            user=user,
+            project=project,
+            branch=branch,
+            tag=tag,
+            orchestrator=orchestrator,
+            account=account,
+            since=since,
+            until=until,
+        )
+        return run_page(queries.runs(where, limit, next_token))
 
 
 def register_log_routes(

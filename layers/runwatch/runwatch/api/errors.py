@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from runwatch.api.etag import CACHE_CONTROL, serialize
 from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS, MAX_TASK_LIMIT
+from runwatch.api.run_filters import InvalidParameter
 from runwatch.logs.source import InvalidLogToken, LogsThrottled, LogStreamNotFound, LogsUnavailable
 from runwatch.paging import InvalidToken
 from runwatch.services.attempt_logs import AttemptNotFound
@@ -41,6 +42,13 @@ PARAMETER_HINTS = {
     "attempt": "attempt must be an integer from 0 to 99",
     "account": "account must be an AWS account id of 12 digits",
     "region": "region must be an AWS region name such as us-east-1",
+    "user": f"user must be 1 to {MAX_NAME_CHARS} characters",
+    "project": f"project must be 1 to {MAX_NAME_CHARS} characters",
+    "branch": f"branch must be 1 to {MAX_NAME_CHARS} characters",
+    "tag": f"tag must be 1 to {MAX_NAME_CHARS} characters",
+    "since": "since must be an ISO 8601 time or epoch milliseconds",
+    "until": "until must be an ISO 8601 time or epoch milliseconds",
+    "orchestrator": "orchestrator must be batch or step-functions",
 }
 # The log route's own wording where its parameters differ from the listings'.
 LOG_PARAMETER_HINTS = {
@@ -115,6 +123,10 @@ def invalid_request(app: APIGatewayRestResolver, exc: RequestValidationError) ->
     return error_response(400, message, parameter=parameter)
 
 
+def invalid_parameter(exc: InvalidParameter) -> Response[str]:
+    return error_response(400, exc.message, parameter=exc.parameter)
+
+
 def invalid_log_token(exc: InvalidLogToken) -> Response[str]:
     return error_response(400, LOG_PARAMETER_HINTS["next_token"], parameter="next_token")
 
@@ -176,6 +188,7 @@ def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
     handlers: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
         (RequestValidationError, functools.partial(invalid_request, app)),
         (InvalidToken, functools.partial(invalid_token, log)),
+        (InvalidParameter, invalid_parameter),
         (InvalidLogToken, invalid_log_token),
         (NotFoundInRun, run_not_found),
         (AttemptNotFound, log_not_found),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from runwatch.api.schemas import ErrorBody, RunStatus, TaskStatus
+from runwatch.api.schemas import ErrorBody, TaskStatus
 from runwatch.paging import MAX_TOKEN_CHARS, TOKEN_PATTERN
 
 DEFAULT_LIMIT = 25
@@ -87,12 +87,88 @@ TaskLimit = Annotated[int, Query(ge=1, le=MAX_TASK_LIMIT, description="page size
 TaskStatusFilter = Annotated[TaskStatus | None, Query(description="only tasks with this status")]
 StepName = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow step name")]
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="Metaflow task id")]
-StatusFilter = Annotated[RunStatus | None, Query(description="only runs with this status")]
+# The run listings' filters. Index-backed ones pick the index a page reads (docs/design.md §3); the others
+# are applied to that read, so a page may be short while `next_token` is set.
+_RUN_STATUS = "(running|succeeded|failed|timed_out|aborted|unknown)"
+RunStatuses = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=rf"^{_RUN_STATUS}(,{_RUN_STATUS})*$",
+        description="only runs in one of these statuses, comma separated (running, succeeded, failed, "
+        "timed_out, aborted, unknown). One status alone, with no other index-backed filter, reads the "
+        "`by_status` index; otherwise applied to the narrowed read",
+    ),
+]
+UserFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="only runs of this Metaflow user (index-backed: `by_user`, unless the flow or a project "
+        "and branch narrow more)",
+    ),
+]
+ProjectFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="only runs of this Metaflow project (`@project`); index-backed: `by_project` with "
+        "`branch`, `by_project_only` without",
+    ),
+]
+BranchFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="only runs on this project branch (e.g. prod, user.alice); index-backed with `project`, "
+        "otherwise applied to the narrowed read",
+    ),
+]
+TagFilter = Annotated[
+    list[str] | None,
+    Query(
+        description="only runs carrying this tag; repeat for more (every tag given must be on the run, at "
+        "most 10). Index-backed (the tag's own items, then the runs they point at) when no project and "
+        "branch, flow or user is given; otherwise applied to the narrowed read",
+    ),
+]
+OrchestratorFilter = Annotated[
+    Literal["batch", "step-functions"] | None,
+    Query(
+        description='only runs of this orchestrator: "batch" or "step-functions" (applied to the narrowed read)'
+    ),
+]
+# Epoch milliseconds, or an ISO 8601 date with an optional time and zone.
+TIME_PATTERN = r"^(\d{13}|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?)$"
+SinceFilter = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        pattern=TIME_PATTERN,
+        description="only runs started at or after this time: ISO 8601 (UTC unless it names a zone) or epoch "
+        "milliseconds. A key condition on every index (started_at is its sort key)",
+    ),
+]
+UntilFilter = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        pattern=TIME_PATTERN,
+        description="only runs started at or before this time (as `since`; not before `since`). A key "
+        "condition on every index",
+    ),
+]
 ACCOUNT_PATTERN = r"^\d{12}$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 AccountFilter = Annotated[
     str | None,
-    Query(pattern=ACCOUNT_PATTERN, description="only runs of this AWS account (12 digits)"),
+    Query(
+        pattern=ACCOUNT_PATTERN,
+        description="only runs of this AWS account (12 digits; applied to the narrowed read)",
+    ),
 ]
 AccountChoice = Annotated[
     str | None,

@@ -18,7 +18,8 @@ from runwatch.domain.step_summary import StepSummary
 from runwatch.domain.steps import step_status
 from runwatch.domain.task_state import TaskState
 from runwatch.paging import InvalidToken, PageTokens, Position, Query
-from runwatch.store.run_queries import InvalidStartKey, Page, RunFilter, RunReader
+from runwatch.store.run_plan import RunFilter
+from runwatch.store.run_queries import InvalidStartKey, Page, RunReader
 
 
 class NotFoundInRun(LookupError):

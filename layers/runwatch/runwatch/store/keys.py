@@ -1,7 +1,10 @@
 """The key layout of runwatch's single table: this module alone spells partition and sort keys.
 
     run      pk RUN#<account>#<region>#<flow>#<run_id>   sk #RUN   GSIs by_flow, recent, by_status, active,
-                                                                           by_run_id (<flow>#<run_id>)
+                                                        by_run_id (<flow>#<run_id>), by_user (USER#<user>),
+                                                        by_project (PROJECT#<project>#<branch>),
+                                                        by_project_only (PROJECTONLY#<project>)
+    run tag  pk TAG#<tag>             sk <started_at>#<run_id>#<run pk>   one per (tag, run): runs by tag
     task     pk RUN#<account>#<region>#<flow>#<run_id>   sk TASK#<step>#<task_id>
                                                     GSIs active, by_queue (while pending), by_step,
                                                     by_step_status (task order)
@@ -84,6 +87,39 @@ def queue_pk(queue_arn: str) -> str:
 
 def started_sk(started_iso: str, run_id: str) -> str:
     return f"{started_iso}#{run_id}"
+
+
+def user_pk(user: str) -> str:
+    return f"USER#{user}"
+
+
+def project_pk(project: str, branch: str) -> str:
+    return f"PROJECT#{project}#{branch}"
+
+
+def project_only_pk(project: str) -> str:
+    """A project's runs on every branch (a partition of its own: `by_project` is keyed per branch)."""
+    return f"PROJECTONLY#{project}"
+
+
+def tag_pk(tag: str) -> str:
+    return f"TAG#{tag}"
+
+
+def tag_sk(started: str, run_pk_value: str) -> str:
+    """A run tag's sort key: the run's `started_sk` (so time ranges and order work as on the run indexes),
+    then the run's partition key, which tells apart runs of the same id in other flows or accounts."""
+    return f"{started}#{run_pk_value}"
+
+
+def started_range(since_iso: str | None, until_iso: str | None) -> tuple[str, str] | None:
+    """Bounds of sort keys starting with `<started_at>#` for since <= started_at <= until (both optional).
+
+    Start times are fixed-width ISO 8601 (domain.times.iso), so text order is time order; `$` sorts right
+    after `#`, so every key of a run started at `until` is below `<until>$`."""
+    if since_iso is None and until_iso is None:
+        return None
+    return (since_iso or "0", f"{until_iso}$" if until_iso is not None else "~")
 
 
 def active_sk(at_iso: str, pk: str, sk: str) -> str:

@@ -54,6 +54,37 @@ class ByStatusIndex(_Index):
     started_sk = UnicodeAttribute(range_key=True)
 
 
+class ByUserIndex(_Index):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_pk = UnicodeAttribute(hash_key=True)
+    started_sk = UnicodeAttribute(range_key=True)
+
+
+class ByProjectIndex(_Index):
+    """A project's runs on one branch."""
+
+    class Meta:
+        index_name = "by_project"
+        projection = AllProjection()
+
+    project_pk = UnicodeAttribute(hash_key=True)
+    started_sk = UnicodeAttribute(range_key=True)
+
+
+class ByProjectOnlyIndex(_Index):
+    """A project's runs on all its branches."""
+
+    class Meta:
+        index_name = "by_project_only"
+        projection = AllProjection()
+
+    project_only_pk = UnicodeAttribute(hash_key=True)
+    started_sk = UnicodeAttribute(range_key=True)
+
+
 class ByRunIdIndex(GlobalSecondaryIndex[Any]):
     """Where a (flow, run id) exists: one entry per account and region, with just those two attributes."""
 
@@ -191,10 +222,16 @@ class RunItem(StatusItem, discriminator="run"):
     status_pk = UnicodeAttribute(null=True)
     started_sk = UnicodeAttribute(null=True)
     run_id_pk = UnicodeAttribute(null=True)
+    user_pk = UnicodeAttribute(null=True)
+    project_pk = UnicodeAttribute(null=True)
+    project_only_pk = UnicodeAttribute(null=True)
     by_flow_index = ByFlowIndex()
     by_run_id_index = ByRunIdIndex()
     recent_index = RecentIndex()
     by_status_index = ByStatusIndex()
+    by_user_index = ByUserIndex()
+    by_project_index = ByProjectIndex()
+    by_project_only_index = ByProjectOnlyIndex()
 
 
 class TaskItem(StatusItem, discriminator="task"):
@@ -240,6 +277,25 @@ class FlowItem(TableItem, discriminator="flow"):
     last_started_sk = UnicodeAttribute()
 
 
+class RunTagItem(TableItem, discriminator="run_tag"):
+    """One (tag, run): runs by tag, newest first (a list attribute cannot key an index).
+
+    Holds the run's identity and copies of the run's attributes a listing filters on, so a tag listing
+    filters before it reads the runs; rewritten when one of them changes, moved when the run's start does.
+    """
+
+    flow = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    region = UnicodeAttribute()
+    started_sk = UnicodeAttribute()
+    orchestrator = UnicodeAttribute()
+    user = UnicodeAttribute(null=True)
+    project = UnicodeAttribute(null=True)
+    branch = UnicodeAttribute(null=True)
+    tags = ListAttribute[str](default=list)
+
+
 class StateMachineItem(TableItem, discriminator="state_machine"):
     """Whether a state machine is Metaflow's, and which flow it runs (None: verified not Metaflow)."""
 
@@ -270,6 +326,7 @@ def bind(table_name: str, host: str | None = None, region: str | None = None) ->
         TaskItem,
         StepItem,
         FlowItem,
+        RunTagItem,
         StateMachineItem,
         ParkedExecutionItem,
         MarkerItem,

@@ -18,6 +18,8 @@ from runwatch.store.keys import (
     active_sk,
     flow_pk,
     marker_of_pk,
+    project_only_pk,
+    project_pk,
     queue_pk,
     run_id_pk,
     run_pk,
@@ -27,6 +29,7 @@ from runwatch.store.keys import (
     step_tasks_pk,
     task_order_sk,
     task_sk,
+    user_pk,
 )
 from runwatch.store.models import (
     AttemptAttribute,
@@ -122,6 +125,9 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         status_pk=status_pk(status),
         started_sk=started_sk(started, key.run_id),
         run_id_pk=run_id_pk(key.flow, key.run_id),
+        user_pk=user_pk(state.user) if state.user else None,
+        project_pk=project_pk(state.project, state.branch) if state.project and state.branch else None,
+        project_only_pk=project_only_pk(state.project) if state.project else None,
         expires_at=_expires(now_ms, retention_days),
     )
     if not state.is_terminal:

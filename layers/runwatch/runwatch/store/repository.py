@@ -27,6 +27,7 @@ from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.domain.times import iso
+from runwatch.store import run_tags
 from runwatch.store.keys import (
     FLOWS_PK,
     RUN_SK,
@@ -45,6 +46,7 @@ from runwatch.store.models import (
     MarkerItem,
     ParkedExecutionItem,
     RunItem,
+    RunTagItem,
     StateMachineItem,
     StepItem,
     TableItem,
@@ -227,6 +229,23 @@ class StatusRepository:
                     condition=FlowItem.last_started_sk.does_not_exist() | (FlowItem.last_started_sk < sk)
                 )
             )
+
+    def record_run_tags(self, before: RunState | None, after: RunState) -> None:
+        """Keep the run's tag items (store/run_tags.py) in step with its state: put what is new, delete
+        what moved; one BatchWriteItem per 25 items, and nothing when the tag items did not change."""
+        puts, deletes = run_tags.tag_changes(before, after, self.clock(), self.retention_days)
+        if not puts and not deletes:
+            return
+
+        def write() -> None:
+            with RunTagItem.batch_write() as batch:
+                for item in puts:
+                    batch.save(item)
+                for pk, sk in deletes:
+                    batch.delete(RunTagItem(pk, sk))
+
+        self.write_requests += (len(puts) + len(deletes) + 24) // 25
+        guarded(write)
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         items = guarded(lambda: list(TaskItem.by_queue_index.query(queue_pk(queue_arn), limit=limit)))

@@ -4,11 +4,12 @@ Pages are newest first (runs) or by name (flows). A page asks DynamoDB for one i
 so `next_key` is set only when something follows, and it is the key of the last item returned, so the
 next page starts right after it with no gap and no repeat.
 
-A flow's runs filtered by status use the `by_flow` index with a FilterExpression. DynamoDB charges and
-pages by the items it evaluates, not the ones it returns, so one request evaluates at most
-`filter_budget` items and then returns what it found with a position to go on from: a page may hold fewer
-runs than asked for, even none, while `next_key` is set. That keeps every request's cost bounded however
-rare the status is in that flow.
+Run listings read the index store/run_plan.py picks for their filters; `since`/`until` are key conditions,
+the other filters a FilterExpression. DynamoDB charges and pages by the items it evaluates, not the ones it
+returns, so a page makes at most two Queries evaluating at most `filter_budget` items together and then
+returns what it found with a position to go on from: a page may hold fewer runs than asked for, even
+none, while `next_key` is set. That keeps every request's cost bounded however rare the match. Runs by tag
+read the tag's items (`TAG#<tag>`) the same way, then the runs in one BatchGetItem.
 
 A run's detail is bounded whatever the run's size: one Query for the run item and its step summaries (the
 sort keys before `TASK#`), then one page per step from the `by_step` index (or `by_step_status` for one
@@ -33,22 +34,31 @@ from pynamodb.models import Model
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import Bounds, StepSummary
 from runwatch.domain.task_state import AttemptState, TaskState
+from runwatch.domain.times import iso
 from runwatch.store.keys import (
     FLOWS_PK,
-    RECENT_RUNS,
     RUN_SK,
     TASK_SK_PREFIX,
-    flow_pk,
     run_id_pk,
     run_pk,
-    status_pk,
+    started_range,
+    started_sk,
     step_status_pk,
     step_tasks_pk,
     task_sk,
 )
-from runwatch.store.models import AttemptAttribute, FlowItem, RunItem, StepItem, TableItem, TaskItem
+from runwatch.store.models import (
+    AttemptAttribute,
+    FlowItem,
+    RunItem,
+    RunTagItem,
+    StepItem,
+    TableItem,
+    TaskItem,
+)
 from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.repository import STEP_COUNTER_PREFIX, guarded
+from runwatch.store.run_plan import ReadPlan, RunFilter, plan_read
 
 RawKey = dict[str, dict[str, str]]
 Position = dict[str, str]
@@ -56,8 +66,9 @@ Position = dict[str, str]
 # DynamoDB's limits on key attribute values (bytes): a longer value cannot be a position we issued.
 MAX_KEY_BYTES = 2048
 DEFAULT_FILTER_BUDGET = 1000
-# The first filtered call reads a few pages' worth; later calls double, up to the budget.
+# The first filtered call reads a few pages' worth; the second (and last) reads the rest of the budget.
 FILTER_FIRST_CALL = 100
+MAX_QUERIES_PER_PAGE = 2
 # Accounts x regions one (flow, run id) is looked up in; more than this many are not told apart by the API.
 MAX_RUN_LOCATIONS = 50
 
@@ -70,22 +81,6 @@ class InvalidStartKey(ValueError):
 class Page[T]:
     items: list[T]
     next_key: Position | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunFilter:
-    """Which runs a listing holds. Each combination is served by one index: a new filter is a new field
-    here, its index in template.yaml and models.py, and its branch in `RunReader.runs`."""
-
-    flow: str | None = None
-    status: str | None = None
-    account: str | None = None  # applied to the read of the chosen index (a FilterExpression)
-
-    def describe(self) -> dict[str, str | None]:
-        """The listing this filter makes, as page positions are bound to it (see runwatch.paging)."""
-        if self.flow is None:
-            return {"list": "runs", "status": self.status, "account": self.account}
-        return {"list": "flow_runs", "flow": self.flow, "status": self.status, "account": self.account}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +113,16 @@ def _index_key_names(index: GlobalSecondaryIndex[Any]) -> tuple[str, str]:
     hash_name = next(a.attr_name for a in attributes if a.is_hash_key)
     range_name = next(a.attr_name for a in attributes if a.is_range_key)
     return hash_name, range_name
+
+
+_RUN_INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
+    "by_project": RunItem.by_project_index,
+    "by_flow": RunItem.by_flow_index,
+    "by_user": RunItem.by_user_index,
+    "by_project_only": RunItem.by_project_only_index,
+    "by_status": RunItem.by_status_index,
+    "recent": RunItem.recent_index,
+}
 
 
 def _index_listing(index: GlobalSecondaryIndex[Any], partition_value: str) -> _Listing:
@@ -188,15 +193,47 @@ def _newest_run_of_flow(raw: dict[str, Any]) -> RunKey:
     return RunKey(item.flow, item.last_run_id, account=item.last_account, region=item.last_region)
 
 
-def _filter_condition(status: str | None, account: str | None) -> Condition | None:
-    """The FilterExpression for what the chosen index's key does not select (None: nothing to filter)."""
-    condition: Condition | None = None
-    if status is not None:
-        condition = RunItem.status == status
-    if account is not None:
-        by_account = RunItem.account == account
-        condition = by_account if condition is None else condition & by_account
-    return condition
+def _all_of(conditions: list[Condition]) -> Condition | None:
+    combined: Condition | None = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def _equal_to(model: type[RunItem] | type[RunTagItem], where: RunFilter, plan: ReadPlan) -> list[Condition]:
+    """`attribute = value` for each plain filter given that the plan's key does not answer."""
+    fields = ("flow", "user", "project", "branch", "orchestrator", "account")
+    return [
+        getattr(model, name) == getattr(where, name)
+        for name in fields
+        if getattr(where, name) is not None and name not in plan.keyed
+    ]
+
+
+def _run_condition(where: RunFilter, plan: ReadPlan) -> Condition | None:
+    """The FilterExpression on run items for what the chosen index's key does not select (None: none)."""
+    conditions = _equal_to(RunItem, where, plan)
+    statuses = sorted(set(where.statuses))
+    if statuses and "status" not in plan.keyed:
+        conditions.append(RunItem.status.is_in(*statuses))
+    conditions += [RunItem.tags.contains(tag) for tag in sorted(set(where.tags))]
+    return _all_of(conditions)
+
+
+def _tag_condition(where: RunFilter, plan: ReadPlan) -> Condition | None:
+    """The FilterExpression on run tag items: their copies of the run's attributes (status is not one)."""
+    conditions = _equal_to(RunTagItem, where, plan)
+    conditions += [RunTagItem.tags.contains(tag) for tag in sorted(set(where.tags)) if tag != plan.keyed_tag]
+    return _all_of(conditions)
+
+
+def _tagged_run_key(entry: RunTagItem) -> RunKey:
+    return RunKey(entry.flow, entry.run_id, account=entry.account, region=entry.region)
+
+
+def _started_sk_of(run: RunState) -> str | None:
+    started = iso(run.started_at)
+    return None if started is None else started_sk(started, run.key.run_id)
 
 
 def _raw_position(raw: Mapping[str, Any] | None) -> Position | None:
@@ -214,22 +251,39 @@ class RunReader:
 
     # -- run listings ------------------------------------------------------------------------------
     def runs_matching(self, where: RunFilter, limit: int, start: Position | None = None) -> Page[RunState]:
-        """One page of the runs `where` selects, newest first, from the index that serves it."""
-        if where.flow is not None:
-            return self.flow_runs(where.flow, limit, start, where.status, where.account)
-        if where.status is not None:
-            return self.runs_with_status(where.status, limit, start, where.account)
-        return self.recent_runs(limit, start, where.account)
+        """One page of the runs `where` selects, newest first, from the index that serves it (run_plan)."""
+        plan = plan_read(where)
+        if plan.index == "tags":
+            return self._tagged_runs(where, plan, limit, start)
+        index = _RUN_INDEXES[plan.index]
+        _, range_name = _index_key_names(index)
+        listing = _index_listing(index, plan.partition)
+        condition = _run_condition(where, plan)
+        bounds = started_range(where.since, where.until)
+        range_condition = None if bounds is None else getattr(RunItem, range_name).between(*bounds)
+
+        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
+            iterator = index.query(
+                plan.partition,
+                range_key_condition=range_condition,
+                scan_index_forward=False,
+                filter_condition=condition,
+                page_size=size,
+                last_evaluated_key=start_key,
+            )
+            return _one_page(iterator.page_iter)
+
+        return self._collect(call, listing, limit, start, _run_from_raw, filtered=condition is not None)
 
     def recent_runs(
         self, limit: int, start: Position | None = None, account: str | None = None
     ) -> Page[RunState]:
-        return self._runs(RunItem.recent_index, RECENT_RUNS, limit, start, account=account)
+        return self.runs_matching(RunFilter(account=account), limit, start)
 
     def runs_with_status(
         self, status: str, limit: int, start: Position | None = None, account: str | None = None
     ) -> Page[RunState]:
-        return self._runs(RunItem.by_status_index, status_pk(status), limit, start, account=account)
+        return self.runs_matching(RunFilter(statuses=(status,), account=account), limit, start)
 
     def flow_runs(
         self,
@@ -239,23 +293,25 @@ class RunReader:
         status: str | None = None,
         account: str | None = None,
     ) -> Page[RunState]:
-        return self._runs(RunItem.by_flow_index, flow_pk(flow), limit, start, status, account)
+        statuses = () if status is None else (status,)
+        return self.runs_matching(RunFilter(flow=flow, statuses=statuses, account=account), limit, start)
 
-    def _runs(
-        self,
-        index: GlobalSecondaryIndex[Any],
-        partition: str,
-        limit: int,
-        start: Position | None,
-        status: str | None = None,
-        account: str | None = None,
+    def _tagged_runs(
+        self, where: RunFilter, plan: ReadPlan, limit: int, start: Position | None
     ) -> Page[RunState]:
-        listing = _index_listing(index, partition)
-        condition = _filter_condition(status, account)
+        """Runs by tag: a page of the tag's items (filtered on their copies of the run's attributes), then
+        the runs they point at in one BatchGetItem, kept when they still match (status is only on the run;
+        an item left behind by a run whose start moved earlier no longer matches its run and is skipped)."""
+        hash_name, range_name = _table_key_names(RunTagItem)
+        listing = _Listing((hash_name, range_name), hash_name, plan.partition)
+        condition = _tag_condition(where, plan)
+        bounds = started_range(where.since, where.until)
+        range_condition = None if bounds is None else RunTagItem.sk.between(*bounds)
 
         def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
-            iterator = index.query(
-                partition,
+            iterator = RunTagItem.query(
+                plan.partition,
+                range_key_condition=range_condition,
                 scan_index_forward=False,
                 filter_condition=condition,
                 page_size=size,
@@ -263,7 +319,16 @@ class RunReader:
             )
             return _one_page(iterator.page_iter)
 
-        return self._collect(call, listing, limit, start, _run_from_raw, filtered=condition is not None)
+        filtered = condition is not None
+        entries = self._collect(call, listing, limit, start, RunTagItem.from_raw_data, filtered=filtered)
+        keys = [_tagged_run_key(entry) for entry in entries.items]
+        found = self.runs(keys)
+        runs = []
+        for entry, key in zip(entries.items, keys, strict=True):
+            run = found.get(key)
+            if run is not None and where.matches(run) and _started_sk_of(run) == entry.started_sk:
+                runs.append(run)
+        return Page(runs, entries.next_key)
 
     # -- flows -------------------------------------------------------------------------------------
     def flows(self, limit: int, start: Position | None = None) -> Page[RunKey]:
@@ -380,7 +445,7 @@ class RunReader:
         start_key = listing.check(start)
         evaluated = 0
         size = max(FILTER_FIRST_CALL, 2 * want) if filtered else want
-        while True:
+        for calls_left in range(MAX_QUERIES_PER_PAGE - 1, -1, -1):
             if filtered:
                 size = min(size, self.filter_budget - evaluated)
             self.calls += 1
@@ -389,12 +454,12 @@ class RunReader:
             raw_items.extend(found)
             evaluated += int(page.get("ScannedCount", len(found)))
             start_key = page.get("LastEvaluatedKey")
-            if len(raw_items) >= want or start_key is None:
+            if len(raw_items) >= want or start_key is None or not calls_left:
                 break
             if filtered:
                 if evaluated >= self.filter_budget:
                     break
-                size *= 2
+                size = self.filter_budget - evaluated  # the second and last call: the rest of the budget
             else:
                 size = want - len(raw_items)  # DynamoDB stopped at 1 MB: fetch the rest
         if len(raw_items) > limit:

@@ -20,10 +20,10 @@ from runwatch.services.ingest.batch import BatchPath, QueueIndex
 from runwatch.services.ingest.executions import ExecutionPath, MachineRegistry
 from runwatch.services.ingest.joins import Joins, StateStore
 from runwatch.services.ingest.reporting import Counters, NoCounters
-from runwatch.services.ingest.views import DerivedView, FlowEntryView, FlowIndex
+from runwatch.services.ingest.views import DerivedView, FlowEntryView, FlowIndex, RunTagIndex, RunTagView
 
 
-class IngestStore(StateStore, FlowIndex, QueueIndex, MachineRegistry, Protocol):
+class IngestStore(StateStore, FlowIndex, RunTagIndex, QueueIndex, MachineRegistry, Protocol):
     """What ingest needs of the table (StatusRepository; an in-memory fake in unit tests)."""
 
 
@@ -38,9 +38,9 @@ class Ingestor:
         run_views: Sequence[DerivedView[RunState]] | None = None,
         task_views: Sequence[DerivedView[TaskState]] = (),
     ) -> None:
-        """`run_views` default to the flow entry; pass views to keep more derived items up to date."""
+        """`run_views` default to the flow entry and the run's tag items; pass views to choose others."""
         self.counters = counters or NoCounters()
-        views = (FlowEntryView(repository),) if run_views is None else run_views
+        views = (FlowEntryView(repository), RunTagView(repository)) if run_views is None else run_views
         self.joins = Joins(repository, run_views=views, task_views=task_views, cache_size=cache_size)
         self.executions = ExecutionPath(
             self.joins,

@@ -1,8 +1,8 @@
 """Derived views: what ingest keeps up to date from a joined state, after the state itself was written.
 
 A view is told every change a join writes, as the state before (None for a new item) and after, and updates
-its own items from that; it never takes part in the join. Today the flow entry (each flow's newest run, for
-the flow listing) is one; a per-step summary would be another, fed by task changes.
+its own items from that; it never takes part in the join. The flow entry (each flow's newest run, for the
+flow listing) is one, the run's tag items (runs by tag) another.
 """
 
 from __future__ import annotations
@@ -31,3 +31,25 @@ class FlowEntryView:
     def update(self, before: RunState | None, after: RunState) -> None:
         if before is None or before.started_at != after.started_at:
             self.store.record_flow_run(after)
+
+
+class RunTagIndex(Protocol):
+    """runwatch.store.repository.StatusRepository."""
+
+    def record_run_tags(self, before: RunState | None, after: RunState) -> None: ...
+
+
+class RunTagView:
+    """One item per (tag, run): written when the tags are first known, again only when what the items hold
+    changes (a tag added, the start known earlier, user or project learnt)."""
+
+    def __init__(self, store: RunTagIndex) -> None:
+        self.store = store
+
+    def update(self, before: RunState | None, after: RunState) -> None:
+        if before is None or _tag_facts(before) != _tag_facts(after):
+            self.store.record_run_tags(before, after)
+
+
+def _tag_facts(state: RunState) -> tuple[object, ...]:
+    return (state.tags, state.started_at, state.user, state.project, state.branch, state.orchestrator)
