@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -30,10 +31,13 @@ from tests.integration.api.big_run import seed_big_run
 LOADS = 5
 READY = "() => document.getElementById('view').dataset.state === 'ready'"
 MARK = "() => performance.getEntriesByName('runwatch:run-ready')[0].startTime"
+# When the run document had arrived (its request is the one path ending in the run id).
+RUN_DOCUMENT = """id => performance.getEntriesByType('resource')
+    .filter(e => new URL(e.name).pathname.endsWith('/runs/' + id))[0].responseEnd"""
 
 
-def first_paints(url: str, loads: int = LOADS) -> list[float]:
-    """`runwatch:run-ready` of `loads` fresh page loads of `url` (after one warm-up load)."""
+def first_paints(url: str, run_id: str, loads: int = LOADS) -> list[tuple[float, float]]:
+    """(`runwatch:run-ready`, run document received) of `loads` fresh page loads of `url`, after a warm-up."""
     from playwright import sync_api
 
     path = _chromium_path()
@@ -47,11 +51,17 @@ def first_paints(url: str, loads: int = LOADS) -> list[float]:
             page = context.new_page()
             page.goto(url)
             page.wait_for_function(READY, timeout=60_000)
+            # The tasks needing attention follow the first paint; let them land before the context closes.
+            page.wait_for_selector("[data-testid=attention]", timeout=60_000)
             if n:
-                samples.append(float(page.evaluate(MARK)))
+                samples.append((float(page.evaluate(MARK)), float(page.evaluate(RUN_DOCUMENT, run_id))))
             context.close()
         browser.close()
     return samples
+
+
+def _median(values: Iterable[float]) -> float:
+    return round(statistics.median(values), 1)
 
 
 def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
@@ -64,11 +74,16 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     server.start(ResolverPool(lambda: create_app(queries)), None)  # type: ignore[arg-type] - no events posted
     try:
         flow, run_id = quote(wide.key.flow, safe=""), quote(wide.key.run_id, safe="")
-        samples = first_paints(f"{server.url}?refresh=3600#/flows/{flow}/runs/{run_id}")
+        samples = first_paints(f"{server.url}?refresh=3600#/flows/{flow}/runs/{run_id}", wide.key.run_id)
     finally:
         server.stop()
     return {
         "dashboard.seed_s.10k_tasks": {"value": seeded, "unit": "s"},
-        "dashboard.first_paint_ms.10k_tasks": {"value": round(statistics.median(samples), 1), "unit": "ms"},
-        "dashboard.first_paint_ms_max.10k_tasks": {"value": round(max(samples), 1), "unit": "ms"},
+        "dashboard.first_paint_ms.10k_tasks": {"value": _median(s[0] for s in samples), "unit": "ms"},
+        "dashboard.first_paint_ms_max.10k_tasks": {
+            "value": round(max(s[0] for s in samples), 1),
+            "unit": "ms",
+        },
+        # Of which: until the run document had arrived (the API's share, from navigation start).
+        "dashboard.run_document_ms.10k_tasks": {"value": _median(s[1] for s in samples), "unit": "ms"},
     }

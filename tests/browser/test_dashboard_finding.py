@@ -138,6 +138,7 @@ def test_the_me_preset_is_remembered_in_this_browser(fixture_api: Serve, dashboa
     page = dashboard(url).open()
     page.wait_view("runs")
     assert page.page.locator("#filter-me").inner_text() == "Me"
+    assert page.page.locator("#me-change").is_hidden()
 
     page.page.click("#filter-me")
     page.page.fill("#me-input", "bob")
@@ -153,6 +154,7 @@ def test_the_me_preset_is_remembered_in_this_browser(fixture_api: Serve, dashboa
     again.wait_view("runs")
     me = again.page.locator("#filter-me")
     assert me.inner_text() == "Me (bob)" and me.get_attribute("aria-pressed") == "false"
+    assert again.page.locator("#me-change").is_visible()
     me.click()
     again.page.wait_for_function("() => location.hash.includes('user=bob')")
     again.wait_view("runs")
