@@ -73,6 +73,7 @@ class Dashboard:
                 .split(',').sort().join(',') === s""",
             arg=",".join(sorted(statuses)),
         )
+        menu.locator("summary").click()  # close the menu, which lies over the list
 
     def hash_params(self) -> dict[str, list[str]]:
         """The query of the route in the address bar (#/runs?...), as parse_qs gives it."""
