@@ -30,7 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 
 def main(selected: list[str]) -> None:
     results: dict[str, dict[str, Any]] = {}
-    wanted = set(selected) or {"ingest", "api", "big_runs", "fanout", "cold_start", "build"}
+    wanted = set(selected) or {"ingest", "api", "big_runs", "fanout", "dashboard", "cold_start", "build"}
     started = time.perf_counter()
     with DynamoDBLocal() as ddb:
         results["dynamodb_local.start_s"] = {"value": round(time.perf_counter() - started, 2), "unit": "s"}
@@ -44,6 +44,10 @@ def main(selected: list[str]) -> None:
             from bench import big_runs
 
             results.update(big_runs.run(ddb))
+        if "dashboard" in wanted:
+            from bench import dashboard
+
+            results.update(dashboard.run(ddb))
         if "fanout" in wanted:
             from bench import fanout
 

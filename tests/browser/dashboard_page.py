@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -60,10 +60,24 @@ class Dashboard:
     def row_attrs(self, attr: str) -> list[str]:
         return self.run_rows().evaluate_all(f"rows => rows.map(r => r.getAttribute({attr!r}))")
 
-    def filter_status(self, status: str) -> None:
-        self.page.select_option("#filter-status", status)
+    def filter_status(self, *statuses: str) -> None:
+        """Tick exactly these statuses in the filter bar's status menu."""
+        menu = self.page.locator("#filter-status")
+        if menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        for box in menu.locator("input[name=status]").all():
+            box.set_checked(box.get_attribute("value") in statuses)
         # Predicates are functions: polling an expression string needs eval, which the page's CSP forbids.
-        self.page.wait_for_function("s => location.hash.includes('status=' + s)", arg=status)
+        self.page.wait_for_function(
+            """s => (new URLSearchParams(location.hash.split('?')[1] || '').get('status') || '')
+                .split(',').sort().join(',') === s""",
+            arg=",".join(sorted(statuses)),
+        )
+        menu.locator("summary").click()  # close the menu, which lies over the list
+
+    def hash_params(self) -> dict[str, list[str]]:
+        """The query of the route in the address bar (#/runs?...), as parse_qs gives it."""
+        return parse_qs(self.page.evaluate("() => location.hash.split('?')[1] || ''"))
 
     def filter_flow(self, flow: str) -> None:
         self.page.select_option("#filter-flow", flow)

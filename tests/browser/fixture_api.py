@@ -16,17 +16,21 @@ import base64
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.browser.fixture_lookups import BadParameter, filter_runs, flow_stats, run_attempts, search, usage
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "layers/runwatch/runwatch/api/dashboard.html"
 
 XSS = "<img src=x onerror=alert(1)>"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "210987654321"
 OOM = "OutOfMemoryError: Container killed due to memory usage"
 ESSENTIAL = "Essential container in task exited"
 KILLED = "Metaflow initiated job termination."
@@ -73,6 +77,9 @@ class _Fixtures:
         container: str | None = None,
         code: int | None = None,
         group: str | None = None,
+        vcpu: float = 2,
+        memory_gib: float = 8,
+        gpu: float = 0,
     ) -> dict[str, Any]:
         stream = hashlib.md5(f"{job}/{n}".encode()).hexdigest()
         return {
@@ -90,6 +97,9 @@ class _Fixtures:
             "log_stream": f"metaflow_5d41b2c3/default/{stream}" if started is not None else None,
             "log_group": group,
             "exception": None,
+            "vcpu": vcpu,
+            "memory_gib": memory_gib,
+            "gpu": gpu,
         }
 
     @staticmethod
@@ -132,6 +142,7 @@ class _Fixtures:
         branch: str | None = None,
         tags: list[str] | None = None,
         failure: dict[str, Any] | None = None,
+        account: str = ACCOUNT,
     ) -> dict[str, Any]:
         sfn = orchestrator == "step-functions"
         machine = flow.replace(".", "-") if sfn else None
@@ -149,8 +160,8 @@ class _Fixtures:
             "finished_at": self.iso(finished),
             "failure": failure,
             "region": REGION,
-            "account": ACCOUNT,
-            "execution_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{execution}"
+            "account": account,
+            "execution_arn": f"arn:aws:states:{REGION}:{account}:execution:{machine}:{execution}"
             if sfn
             else None,
             "state_machine": machine,
@@ -370,6 +381,8 @@ class _Fixtures:
                     user="SFN" if sfn else ("alice", "bob", "carol")[i % 3],
                     project="demo" if demo else None,
                     branch="prod" if demo else None,
+                    tags=["team:ml"] if i % 4 == 0 else None,
+                    account=OTHER_ACCOUNT if i % 5 == 4 else ACCOUNT,
                 )
             )
         return runs
@@ -417,8 +430,49 @@ def big_run(now: datetime | None = None, width: int = 10_000) -> dict[str, Any]:
     )
 
 
-def _summary(run: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in run.items() if k != "steps"}
+def health_runs(now: datetime | None = None) -> list[dict[str, Any]]:
+    """ChurnFlow's history for its health page, newest first: eight finished runs of 10, 20, ... 80 minutes
+    (the 30- and 60-minute ones failed: OOM in train, user code in score) and one still running."""
+    f = _Fixtures(now or datetime.now(UTC))
+    runs = []
+    for i in range(8):
+        minutes, start = 10 * (i + 1), 2000 - 200 * i
+        failed = {2: ("train", "oom"), 5: ("score", "user_code")}.get(i)
+        status = "failed" if failed else "succeeded"
+        attempt = f.attempt(0, status, start, start, start - minutes, job=f"churn-{i}", vcpu=4, memory_gib=16)
+        step = failed[0] if failed else "train"
+        failure = f.failure(step, "2", 0, failed[1], ESSENTIAL, 1) if failed else None
+        tasks = [f.task("2", status, [attempt])]
+        runs.append(
+            f.run(
+                "ChurnFlow",
+                str(1795800000000000 + i),
+                status,
+                start,
+                start - minutes,
+                [f.step(step, tasks)],
+                failure=failure,
+            )
+        )
+    running = f.attempt(0, "running", 30, 29, job="churn-live")
+    live = f.run(
+        "ChurnFlow",
+        "1795800000000099",
+        "running",
+        30,
+        None,
+        [f.step("train", [f.task("2", "running", [running])])],
+    )
+    return sorted([*runs, live], key=lambda r: r["started_at"], reverse=True)
+
+
+def _summary(run: dict[str, Any], priced: bool = True) -> dict[str, Any]:
+    """A RunSummary: the run without its steps, with the compute its attempts used."""
+    return {k: v for k, v in run.items() if k != "steps"} | {"usage": usage(run_attempts(run), priced)}
+
+
+def _with_usage(task: dict[str, Any], priced: bool) -> dict[str, Any]:
+    return {**task, "usage": usage(task["attempts"], priced)}
 
 
 INLINE_TASKS = 100
@@ -469,14 +523,18 @@ def _step_summary(step: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _detail(run: dict[str, Any]) -> dict[str, Any]:
+def _detail(run: dict[str, Any], priced: bool = True) -> dict[str, Any]:
     """A run as the API answers it: step summaries and at most the first 100 tasks of each step."""
     steps = []
     for step in run["steps"]:
         tasks = step["tasks"]
         more = _token(INLINE_TASKS) if len(tasks) > INLINE_TASKS else None
-        steps.append({**step, **_step_summary(step), "tasks": tasks[:INLINE_TASKS], "tasks_next_token": more})
-    return {**run, "steps": steps}
+        inline = [_with_usage(t, priced) for t in tasks[:INLINE_TASKS]]
+        step_usage = usage([a for t in tasks for a in t["attempts"]], priced)
+        steps.append(
+            {**step, **_step_summary(step), "tasks": inline, "tasks_next_token": more, "usage": step_usage}
+        )
+    return {**_summary(run, priced), "steps": steps}
 
 
 def _token(offset: int) -> str:
@@ -493,14 +551,23 @@ class FixtureAPI:
     """The canned API plus the knobs tests turn: required key, outage, request log."""
 
     def __init__(
-        self, *, api_key: str | None = None, prefix: str = "", runs: list[dict[str, Any]] | None = None
+        self,
+        *,
+        api_key: str | None = None,
+        prefix: str = "",
+        runs: list[dict[str, Any]] | None = None,
+        metaflow_ui_url: str | None = None,
+        priced: bool = True,
     ) -> None:
         self.api_key = api_key
+        self.metaflow_ui_url = metaflow_ui_url
+        self.priced = priced
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.runs = build_runs() if runs is None else runs
         self.down = False
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._details: dict[int, dict[str, Any]] = {}
+        self._summaries: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -537,7 +604,8 @@ class FixtureAPI:
     def _status_route(
         self, path: str, raw_query: str, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
-        query = {k: v[0] for k, v in parse_qs(raw_query).items()}
+        multi = parse_qs(raw_query)
+        query = {k: v[0] for k, v in multi.items()}
         segs = [unquote(s) for s in path.strip("/").split("/")]
         try:
             limit = max(1, min(int(query.get("limit", 20)), 100))
@@ -549,15 +617,59 @@ class FixtureAPI:
             latest: dict[str, dict[str, Any]] = {}
             for run in runs:
                 latest.setdefault(run["flow"], run)
-            items = [{"flow": f, "last_run": _summary(r)} for f, r in sorted(latest.items())]
-            return self._page(headers, "flows", items, offset, limit)
+            items = [{"flow": f, "last_run": r} for f, r in sorted(latest.items())]
+            return self._page(
+                headers,
+                "flows",
+                items,
+                offset,
+                limit,
+                lambda i: {**i, "last_run": self._summary(i["last_run"])},
+            )
         if segs == ["runs"] or (len(segs) == 3 and segs[0] == "flows" and segs[2] == "runs"):
             if len(segs) == 3:
                 runs = [r for r in runs if r["flow"] == segs[1]]
-            if query.get("status"):
-                runs = [r for r in runs if r["status"] == query["status"]]
-            return self._page(headers, "runs", [_summary(r) for r in runs], offset, limit)
+            try:
+                runs = filter_runs(runs, multi)
+            except BadParameter as error:
+                return self._json(400, {"message": str(error)})
+            return self._page(headers, "runs", runs, offset, limit, self._summary)
+        if segs[0] in ("config", "search", "jobs", "executions") or segs[-1:] == ["stats"]:
+            return self._lookup_route(segs, query, headers)
         return self._run_route(segs, query, offset, headers)
+
+    def _summary(self, run: dict[str, Any]) -> dict[str, Any]:
+        """RunSummary; a 10,000-task fixture's usage is summed once, not on every poll."""
+        if sum(len(s["tasks"]) for s in run["steps"]) <= 1_000:
+            return _summary(run, self.priced)
+        return self._summaries.get(id(run)) or self._summaries.setdefault(id(run), _summary(run, self.priced))
+
+    def _lookup_route(
+        self, segs: list[str], query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """`/config`, `/search`, `/jobs/{job_id}`, `/executions/{execution}`, `/flows/{flow}/stats`."""
+        if segs == ["config"]:
+            return self._json(200, {"metaflow_ui_url": self.metaflow_ui_url}, headers)
+        try:
+            if segs == ["search"]:
+                return self._json(200, search(self.runs, query.get("q", "")), headers)
+            if len(segs) == 3 and segs[0] == "flows":
+                n = int(query.get("runs", 50))
+                if not 1 <= n <= 500:
+                    raise BadParameter("runs must be 1 to 500")
+                return self._json(200, flow_stats(self.runs, segs[1], n, self.priced), headers)
+        except (BadParameter, ValueError) as error:
+            return self._json(400, {"message": str(error)})
+        found = search(self.runs, segs[1])["matches"] if len(segs) == 2 else []
+        if segs[0] == "jobs" and found and found[0]["kind"] == "task":
+            keys = ("flow", "run_id", "step", "task_id", "attempt", "account", "region")
+            return self._json(200, {k: found[0][k] for k in keys}, headers)
+        if segs[0] == "executions" and found and found[0]["kind"] == "run":
+            run = next(
+                r for r in self.runs if (r["flow"], r["run_id"]) == (found[0]["flow"], found[0]["run_id"])
+            )
+            return self._json(200, self._summary(run), headers)
+        return self._json(404, {"message": "not found"})
 
     def _run_route(
         self, segs: list[str], query: dict[str, str], offset: int, headers: dict[str, str]
@@ -572,9 +684,12 @@ class FixtureAPI:
                 # The 10,000-task fixture never changes: its detail is built once, not on every poll.
                 big = sum(len(s["tasks"]) for s in run["steps"]) > 1_000
                 detail = (
-                    (self._details.get(id(run)) or self._details.setdefault(id(run), _detail(run)))
+                    (
+                        self._details.get(id(run))
+                        or self._details.setdefault(id(run), _detail(run, self.priced))
+                    )
                     if big
-                    else _detail(run)
+                    else _detail(run, self.priced)
                 )
                 return self._json(200, detail, headers)
             return self._task_route(run, segs[4:], query, offset, headers)
@@ -594,10 +709,12 @@ class FixtureAPI:
             return self._json(404, {"message": "not found"})
         if len(segs) == 4:
             task = next((t for t in step["tasks"] if t["task_id"] == segs[3]), None)
-            return self._json(200, task, headers) if task else self._json(404, {"message": "no such task"})
+            if task is None:
+                return self._json(404, {"message": "no such task"})
+            return self._json(200, _with_usage(task, self.priced), headers)
         tasks = [t for t in step["tasks"] if not query.get("status") or t["status"] == query["status"]]
         limit = max(1, min(int(query.get("limit", INLINE_TASKS)), 500))
-        return self._page(headers, "tasks", tasks, offset, limit)
+        return self._page(headers, "tasks", tasks, offset, limit, lambda t: _with_usage(t, self.priced))
 
     def _log(self, headers: dict[str, str], segs: list[str]) -> tuple[int, dict[str, str], bytes]:
         flow, run_id, step, task_id, attempt = segs[1], segs[3], segs[5], segs[7], segs[9]
@@ -625,9 +742,15 @@ class FixtureAPI:
         return self._json(404, {"message": "log stream not found"})
 
     def _page(
-        self, headers: dict[str, str], key: str, items: list[Any], offset: int, limit: int
+        self,
+        headers: dict[str, str],
+        key: str,
+        items: list[Any],
+        offset: int,
+        limit: int,
+        shape: Callable[[Any], Any] = lambda item: item,
     ) -> tuple[int, dict[str, str], bytes]:
-        page = items[offset : offset + limit]
+        page = [shape(item) for item in items[offset : offset + limit]]
         token = _token(offset + limit) if offset + limit < len(items) else None
         return self._json(200, {key: page, "next_token": token}, headers)
 

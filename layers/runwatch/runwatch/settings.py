@@ -113,6 +113,15 @@ class ApiSettings(TableSettings):
     cors_origin: str | None = Field(None, validation_alias="CORS_ORIGIN")
     # Signs page tokens; a key derived from the table name when unset.
     page_token_secret: str | None = Field(None, validation_alias="PAGE_TOKEN_SECRET", repr=False)
+    # The Metaflow UI the dashboard links runs and tasks to (GET /config); no links when unset.
+    metaflow_ui_url: str | None = Field(None, validation_alias="METAFLOW_UI_URL")
+
+    @field_validator("metaflow_ui_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"METAFLOW_UI_URL must be an http(s) URL, got {value!r}")
+        return value
 
 
 class NotifierSettings(TableSettings):

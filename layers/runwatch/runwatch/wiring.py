@@ -174,7 +174,13 @@ def api_factory(
     queries = build_queries(settings)
     store = StatusRepository(settings.retention_days)  # build_queries bound the table
     logs = build_attempt_logs(store, log_source or build_log_source())
-    return lambda: create_app(queries, logs, cors_origin=settings.cors_origin, logger=logger)
+    return lambda: create_app(
+        queries,
+        logs,
+        cors_origin=settings.cors_origin,
+        metaflow_ui_url=settings.metaflow_ui_url,
+        logger=logger,
+    )
 
 
 # -- notifier -----------------------------------------------------------------------------------------------

@@ -359,6 +359,7 @@ def test_openapi_document() -> None:
         "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}",
         "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}/attempts/{attempt}/logs",
         "/runs",
+        "/config",
     }
     text = json.dumps(doc)
     assert "422" not in doc["paths"]["/runs"]["get"]["responses"]

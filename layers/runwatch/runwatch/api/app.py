@@ -13,6 +13,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig
 
+from runwatch.api.config import register_config_route
 from runwatch.api.documents import StatusResolver, register_document_routes
 from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
@@ -76,11 +77,12 @@ def create_app(
     attempt_logs: AttemptLogs | None = None,
     *,
     cors_origin: str | None = None,
+    metaflow_ui_url: str | None = None,
     logger: Logger | None = None,
 ) -> APIGatewayRestResolver:
     """The resolver with every route; `cors_origin` (e.g. CORS_ORIGIN) allows one other site's pages.
     `attempt_logs` reads attempts' logs (CloudWatch when deployed, files or CloudWatch locally); without
-    one, every log is a 404."""
+    one, every log is a 404. `metaflow_ui_url` (METAFLOW_UI_URL) is what `/config` tells the dashboard."""
     cors = (
         CORSConfig(allow_origin=cors_origin, allow_headers=["x-api-key"], max_age=600)
         if cors_origin
@@ -94,6 +96,7 @@ def create_app(
     register_document_routes(app)
     register_status_routes(app, queries)
     register_log_routes(app, queries, attempt_logs)
+    register_config_route(app, metaflow_ui_url)
     return app
 
 
