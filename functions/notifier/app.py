@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runwatch.observability import MetricCounters, logger, metrics
 from runwatch.settings import NotifierSettings
-from runwatch.wiring import build_lambda_notifier
+from runwatch.wiring import aws_clients, build_lambda_notifier
 
 # Built once per container: only the configured channels create a client, and secrets and rules are cached.
-_notifier = build_lambda_notifier(NotifierSettings.from_env(), boto3.client, counters=MetricCounters())
+_notifier = build_lambda_notifier(NotifierSettings.from_env(), aws_clients(), counters=MetricCounters())
 _processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
