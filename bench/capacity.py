@@ -24,6 +24,7 @@ class CapacityMeter:
     write_units: Counter[str] = field(default_factory=Counter)
     read_units: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
+    write_units_by_operation: Counter[str] = field(default_factory=Counter)
     failed_conditional_writes: int = 0
 
     def attach(self, client: Any) -> None:
@@ -55,6 +56,8 @@ class CapacityMeter:
         units = self.write_units if operation in WRITES else self.read_units
         for entry in consumed if isinstance(consumed, list) else [consumed]:
             _add_entry(units, entry)
+            if operation in WRITES:
+                self.write_units_by_operation[operation] += float(entry.get("CapacityUnits", 0.0))
 
 
 def _add_entry(units: Counter[str], entry: dict[str, Any]) -> None:

@@ -56,3 +56,30 @@ class PerEvent:
 
     def usd_per_million(self) -> float:
         return sum(self.usd_parts_per_million().values())
+
+
+# -- idle: what the stack costs a month with no events (template.yaml's defaults) ----------------------------
+
+CLOUDWATCH_USD_PER_ALARM_MONTH = 0.10
+ALARMS = 6  # template.yaml's AWS::CloudWatch::Alarm resources
+SWEEPS_PER_MONTH = 30 * 24 * 12  # SweepSchedule rate(5 minutes)
+SWEEP_SECONDS = 0.5  # assumed: a tick with nothing active is two Queries of the sparse `active` index
+# Lambda's SQS pollers long-poll an empty queue (20 s waits): assumed five pollers, three receives a minute each.
+IDLE_SQS_RECEIVES_PER_MONTH = 5 * 3 * 60 * 24 * 30
+
+
+def idle_usd_per_month() -> dict[str, float]:
+    """The monthly cost of an installed stack that sees no event, per item (storage left out: it is the
+    retained runs', RetentionDays)."""
+    sweep_gb_seconds = SWEEPS_PER_MONTH * SWEEP_SECONDS * INGEST_MEMORY_MB / 1024
+    return {
+        "alarms": ALARMS * CLOUDWATCH_USD_PER_ALARM_MONTH,
+        "sweeper": sweep_gb_seconds * LAMBDA_USD_PER_GB_SECOND
+        + SWEEPS_PER_MONTH / 1_000_000 * LAMBDA_USD_PER_MILLION_REQUESTS,
+        "sqs_polling": IDLE_SQS_RECEIVES_PER_MONTH / 1_000_000 * SQS_USD_PER_MILLION_REQUESTS,
+    }
+
+
+def monthly_usd(events_per_month: float, usd_per_million_events: float) -> float:
+    """Idle cost plus the events' share, for the README's table."""
+    return sum(idle_usd_per_month().values()) + events_per_month / 1_000_000 * usd_per_million_events

@@ -19,7 +19,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from bench.capacity import CapacityMeter
-from bench.cost import PerEvent
+from bench.cost import PerEvent, idle_usd_per_month, monthly_usd
 from runwatch.domain.run_state import run_key_of
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
@@ -130,8 +130,20 @@ def _costs(meter: CapacityMeter, elapsed: float, events: int) -> dict[str, dict[
         },
         "ingest.usd_per_million_events": {"value": round(per_event.usd_per_million(), 3), "unit": "USD"},
     }
+    results["cost.idle_usd_per_month"] = {
+        "value": round(sum(idle_usd_per_month().values()), 2),
+        "unit": "USD",
+    }
+    for label, count in (("10k", 10_000), ("1M", 1_000_000), ("100M", 100_000_000)):
+        usd = monthly_usd(count, per_event.usd_per_million())
+        results[f"cost.usd_per_month.{label}_events"] = {"value": round(usd, 2), "unit": "USD"}
     for service, usd in per_event.usd_parts_per_million().items():
         results[f"ingest.usd_per_million_events.{service}"] = {"value": round(usd, 3), "unit": "USD"}
+    for operation, units in meter.write_units_by_operation.items():
+        results[f"ingest.wcu_per_event.{operation}"] = {
+            "value": round(units / events, 3),
+            "unit": "WCU/event",
+        }
     for name, units in meter.write_units.items():
         where = name.partition("/")[2] or "table"
         results[f"ingest.wcu_per_event.{where}"] = {"value": round(units / events, 3), "unit": "WCU/event"}
