@@ -40,6 +40,10 @@ def main(selected: list[str]) -> None:
             from bench import api
 
             results.update(api.run(ddb))
+        if "run_detail" in wanted:
+            from bench import api
+
+            results.update(api.run_detail(ddb))
         if "big_runs" in wanted:
             from bench import big_runs
 

@@ -175,6 +175,15 @@ def _detail(app: Any, reader: RunReader, repository: StatusRepository) -> dict[s
     return results
 
 
+def run_detail(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
+    """Only the 200-task run's detail, on a table of its own (`make bench BENCH=run_detail`: seconds, where
+    the listings' 100,000-run table takes most of an hour)."""
+    table = _table(ddb, "detail")
+    reader = RunReader()
+    app = create_app(RunQueries(reader, PageTokens(key_from_secret(table))))
+    return _detail(app, reader, StatusRepository())
+
+
 def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     for label, count in TABLE_SIZES.items():

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from runwatch.observability import MetricCounters, logger, metrics
 from runwatch.settings import IngestSettings
-from runwatch.wiring import build_queue_consumer
+from runwatch.wiring import aws_clients, build_queue_consumer
 
-# Built once per container: the table binding and the Step Functions and SQS clients outlive an invocation.
-_consumer = build_queue_consumer(IngestSettings.from_env(), boto3.client, MetricCounters(), logger)
+# Built once per container: the table binding, and the Step Functions and SQS clients made on first use.
+_consumer = build_queue_consumer(IngestSettings.from_env(), aws_clients(), MetricCounters(), logger)
 
 
 @logger.inject_lambda_context

@@ -8,29 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from runwatch.observability import MetricCounters, logger, metrics
+from runwatch.partial_batch import PartialBatchResponse, partial_batch_response, stream_sequence_number
 from runwatch.settings import NotifierSettings
-from runwatch.wiring import build_lambda_notifier
+from runwatch.wiring import aws_clients, build_lambda_notifier
 
 # Built once per container: only the configured channels create a client, and secrets and rules are cached.
-_notifier = build_lambda_notifier(NotifierSettings.from_env(), boto3.client, counters=MetricCounters())
-_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-
-def _record(record: DynamoDBRecord, lambda_context: LambdaContext) -> int:
-    return _notifier.handle_record(
-        record.raw_event, lambda: lambda_context.get_remaining_time_in_millis() / 1000
-    )
+_notifier = build_lambda_notifier(NotifierSettings.from_env(), aws_clients(), counters=MetricCounters())
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_record, processor=_processor, context=context
+def handler(event: dict[str, Any], context: Any) -> PartialBatchResponse:
+    def seconds_left() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000
+
+    return partial_batch_response(
+        event,
+        lambda record: _notifier.handle_record(record, seconds_left),
+        stream_sequence_number,
+        logger,
     )

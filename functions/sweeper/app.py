@@ -5,14 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
-
 from runwatch.observability import MetricCounters, logger, metrics
 from runwatch.settings import SweeperSettings
-from runwatch.wiring import build_sweeper
+from runwatch.wiring import aws_clients, build_sweeper
 
 # Built once per container: the table binding, AWS clients and the judged-deadline memo outlive a tick.
-_sweeper = build_sweeper(SweeperSettings.from_env(), boto3.client, logger=logger, counters=MetricCounters())
+_sweeper = build_sweeper(SweeperSettings.from_env(), aws_clients(), logger=logger, counters=MetricCounters())
 
 
 @logger.inject_lambda_context

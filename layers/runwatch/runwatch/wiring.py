@@ -3,8 +3,8 @@
 The handlers (functions/*/app.py) and the development tools (dev/runwatch_dev) call one builder per
 service; nothing in services/, store/, domain/ or the adapters imports this module. It is the only code
 that binds the table models to a table, and the only code that decides which AWS clients exist:
-`client(service)` (boto3.client in Lambda) is called only for a feature the settings turn on, so an
-unconfigured channel costs no client at cold start. Handing a service a new adapter is one line in its
+`client(service)` (aws_clients() in Lambda: botocore clients made on first use) is called only for a feature
+the settings turn on, so an unconfigured channel costs no client, and a configured one none until it is used. Handing a service a new adapter is one line in its
 builder.
 
 Each builder imports its service when it is called, so a function's cold start loads its own service and
@@ -47,7 +47,16 @@ if TYPE_CHECKING:
     from runwatch.services.sweep import Log, Sweeper
 
 ClientFactory = Callable[[str], Any]
-"""Makes a boto3 client for a service name ("sns", "stepfunctions", ...): boto3.client in Lambda."""
+"""Makes a client for a service name ("sns", "stepfunctions", ...): aws_clients() in Lambda, boto3.client in
+the development tools and tests."""
+
+
+def aws_clients() -> ClientFactory:
+    """The Lambda functions' client factory: one botocore session (no boto3 import), each client made on
+    its first call, so a cold start creates none."""
+    from runwatch.aws.session import SessionClients
+
+    return SessionClients()
 
 
 # -- the table ----------------------------------------------------------------------------------------------
@@ -106,12 +115,10 @@ def build_queue_consumer(
 
 def build_log_source(client: ClientFactory | None = None) -> LogSource:
     """CloudWatch Logs, with a client made on the first read (most invocations never read a log)."""
-    import boto3
-
     from runwatch.aws.log_streams import LogTailReader
     from runwatch.aws.session import LazyClient
 
-    make = client or boto3.client
+    make = client or aws_clients()
     return LogTailReader(LazyClient(lambda: make("logs")))
 
 

@@ -12,17 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-import boto3
-
 from runwatch.aws.batch_jobs import BatchJobs, JobDescriber
 from runwatch.aws.executions import ExecutionDescriber, StepFunctionsExecutions
+from runwatch.aws.session import SessionClients
 
 # Assumed credentials are renewed this long before they expire, so no call is made with stale ones.
 REFRESH_MARGIN_SECONDS: Final = 300
 SESSION_NAME: Final = "runwatch-sweeper"
 
 ClientMaker = Callable[..., Any]
-"""boto3.client: (service, region_name=..., and the assumed role's keys for a member account)."""
+"""A client factory (service, region_name=..., and the assumed role's keys for a member account): the
+wiring's SessionClients, or boto3.client."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class AccountDescribers:
         *,
         home_region: str | None = None,
         own: tuple[JobDescriber, ExecutionDescriber] | None = None,
-        make_client: ClientMaker = boto3.client,
+        make_client: ClientMaker | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`sts` makes the STS client when first needed: the function's own account and partition are asked
@@ -57,7 +57,7 @@ class AccountDescribers:
         # The function's own describers answer for its own account in its own region.
         self._home_region = home_region
         self._own = own
-        self.make_client = make_client
+        self.make_client = make_client or SessionClients()
         self.clock = clock
         self.assumed = 0  # AssumeRole calls made, for tests and reports
         self._credentials: dict[str, _Credentials] = {}

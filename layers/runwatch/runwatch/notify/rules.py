@@ -4,7 +4,8 @@ Errors name the source, the rule index and the field (`rule 2, match.types[0]: u
 'run.fial'`). A file is checked when the notifier starts; a bad SSM value keeps the last good rules (or the
 defaults) and logs the error once, because a typo must not silence failure notifications. The SSM value is
 read and cached by Powertools Parameters (`max_age`) and parsed again only when it changed; after a failed
-read the parameter is asked again only once `retry_after` seconds passed.
+read the parameter is asked again only once `retry_after` seconds passed. Powertools Parameters (and the
+boto3 it imports) is loaded, and its client made, at the first read: not in the notifier's cold start.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import ValidationError
 
 from runwatch.domain.notification_policy import RoutingRules
@@ -136,12 +135,17 @@ class RulesSource:
 def ssm_rules(client: Any, name: str, ttl: float = 60.0) -> Callable[[], RoutingRules]:
     """A loader for the rules in SSM parameter `name`, cached `ttl` seconds; a missing parameter means the
     defaults. A bad value raises RulesError, parsed once per distinct value."""
-    provider = SSMProvider(boto3_client=client)
+    providers: list[Any] = []
     parsed: dict[str, RoutingRules | RulesError] = {}
 
     def load() -> RoutingRules:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        if not providers:
+            providers.append(SSMProvider(boto3_client=client))
         try:
-            text = str(provider.get(name, max_age=int(ttl)) or "")
+            text = str(providers[0].get(name, max_age=int(ttl)) or "")
         except GetParameterError as error:
             code = aws_error_code(error)
             if code == "ParameterNotFound":

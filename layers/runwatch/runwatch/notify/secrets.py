@@ -3,18 +3,21 @@
 A Slack secret is the incoming-webhook URL itself or `{"url": ...}`; the generic webhook's secret is
 `{"url": ..., "secret": ...}`. The value is read and cached by Powertools Parameters (`max_age`), so a
 rotated secret takes effect within the TTL, without a redeploy; it is parsed again only when it changed.
+Powertools Parameters (and the boto3 it imports) is loaded, and its client made, at the first read: not in
+the notifier's cold start.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runwatch.notify.delivery import check_url, redact
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 
 class SecretUnavailable(Exception):
@@ -81,9 +84,15 @@ class SecretEndpoint:
     """An endpoint in a Secrets Manager secret, read through Powertools Parameters with `max_age`."""
 
     def __init__(
-        self, provider: SecretsProvider, secret_id: str, what: str, needs_signing_key: bool, max_age: int
+        self,
+        provider: Callable[[], SecretsProvider],
+        secret_id: str,
+        what: str,
+        needs_signing_key: bool,
+        max_age: int,
     ) -> None:
-        self.provider = provider
+        self._make_provider = provider
+        self._provider: SecretsProvider | None = None
         self.secret_id = secret_id
         self.what = what
         self.needs_signing_key = needs_signing_key
@@ -91,8 +100,12 @@ class SecretEndpoint:
         self._parsed: tuple[str, Endpoint] | None = None
 
     def get(self) -> Endpoint:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        if self._provider is None:
+            self._provider = self._make_provider()
         try:
-            value = self.provider.get(self.secret_id, max_age=self.max_age)
+            value = self._provider.get(self.secret_id, max_age=self.max_age)
         except GetParameterError as error:  # botocore's errors quote no secret value, but keep only the code
             raise SecretUnavailable(f"{self.what}: cannot read secret ({aws_error_code(error)})") from None
         text = str(value or "")
@@ -104,8 +117,14 @@ class SecretEndpoint:
 def secrets_manager_endpoint(
     client: Any, secret_id: str, what: str, needs_signing_key: bool = False, ttl: float = 300.0
 ) -> SecretEndpoint:
-    """An endpoint read from Secrets Manager with `client` (boto3 secretsmanager), cached for `ttl` seconds."""
-    return SecretEndpoint(SecretsProvider(boto3_client=client), secret_id, what, needs_signing_key, int(ttl))
+    """An endpoint read from Secrets Manager with `client` (secretsmanager), cached for `ttl` seconds."""
+
+    def provider() -> SecretsProvider:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider(boto3_client=client)
+
+    return SecretEndpoint(provider, secret_id, what, needs_signing_key, int(ttl))
 
 
 def fixed_endpoint(url: str, secret: str | None, what: str) -> FixedEndpoint:

@@ -8,15 +8,14 @@ it, and after maxReceiveCount the queue's redrive policy moves it to the same de
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runwatch.events.envelope import RejectedEvent
+from runwatch.partial_batch import PartialBatchResponse, Record, partial_batch_response, sqs_message_id
 from runwatch.services.ingest import Counters, Ingestor, event_summary
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 
 class DeadLetters(Protocol):
@@ -46,7 +45,6 @@ class IngestQueueConsumer:
         self._dead_letters = dead_letters
         self._counters = counters
         self._logger = logger
-        self._processor = BatchProcessor(event_type=EventType.SQS)
 
     def apply_message(self, body: str, message_id: str) -> str:
         """Apply one message; raises (for redelivery) only when the failure may pass."""
@@ -60,15 +58,14 @@ class IngestQueueConsumer:
             self._dead_letters.send(body, rejected.reason)
             return "rejected"
 
-    def _record_handler(self, record: SQSRecord) -> str:
-        outcome = self.apply_message(record.body, record.message_id)
+    def _record_handler(self, record: Record) -> str:
+        body, message_id = record["body"], sqs_message_id(record)
+        outcome = self.apply_message(body, message_id)
         self._logger.debug(
-            "event processed", outcome=outcome, message_id=record.message_id, event=event_summary(record.body)
+            "event processed", outcome=outcome, message_id=message_id, event=event_summary(body)
         )
         return outcome
 
-    def handle_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    def handle_batch(self, event: dict[str, Any], context: Any) -> PartialBatchResponse:
         """Partial batch response: only the failed records are retried."""
-        return process_partial_response(
-            event=event, record_handler=self._record_handler, processor=self._processor, context=context
-        )
+        return partial_batch_response(event, self._record_handler, sqs_message_id, self._logger)

@@ -21,6 +21,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from runwatch.store import raw_reads
+
 
 class _Index(GlobalSecondaryIndex[Any]):
     class Meta:
@@ -341,3 +343,5 @@ def bind(table_name: str, host: str | None = None, region: str | None = None) ->
     shared = TableItem._get_connection()
     for model in models:
         model._connection = shared
+    # Its client, made at the first request, takes items from the bodies of reads as they are.
+    raw_reads.register(shared.connection.session)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -33,7 +33,7 @@ from pynamodb.models import Model
 
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import Bounds, StepSummary
-from runwatch.domain.task_state import AttemptState, TaskState
+from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.domain.times import iso
 from runwatch.store.keys import (
     FLOWS_PK,
@@ -144,24 +144,53 @@ _ATTEMPT_FIELDS = tuple(
 )
 
 
+def _raw_int(text: str) -> int:
+    """A DynamoDB number as an int: its digits, or (rarely) a decimal form like `1.0`."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(json.loads(text))
+
+
+def _raw_value(value: Mapping[str, Any] | None, is_number: bool) -> Any:
+    if value is None or "NULL" in value:
+        return None
+    return _raw_int(value["N"]) if is_number else value["S"]
+
+
 def _attempt_from_raw(raw: Mapping[str, Mapping[str, Any]]) -> AttemptState:
-    values: dict[str, Any] = {}
-    for name, attr_name, is_number in _ATTEMPT_FIELDS:
-        value = raw.get(attr_name)
-        if value is None or "NULL" in value:
-            values[name] = None
-        elif is_number:
-            values[name] = int(json.loads(value["N"]))
-        else:
-            values[name] = value["S"]
-    return AttemptState(**values)
+    return AttemptState(
+        **{name: _raw_value(raw.get(attr_name), is_number) for name, attr_name, is_number in _ATTEMPT_FIELDS}
+    )
+
+
+_TASK_KEY_FIELDS = tuple(
+    getattr(TaskItem, name).attr_name for name in ("flow", "run_id", "step", "task_id", "account", "region")
+)
+_TASK_FIELDS = tuple(
+    (name, getattr(TaskItem, name).attr_name, isinstance(getattr(TaskItem, name), NumberAttribute))
+    for name in (
+        "orchestrator",
+        "max_attempts",
+        "split_index",
+        "job_queue",
+        "blocked_reason",
+        "blocked_at",
+        "last_event_at",
+        "log_group",
+    )
+)
 
 
 def task_state_from_raw(raw: Mapping[str, Any]) -> TaskState:
-    """A task item as DynamoDB returns it -> its TaskState (what records.task_from_item gives, faster)."""
-    item = TaskItem.from_raw_data({k: v for k, v in raw.items() if k != _ATTEMPTS})
-    attempts = tuple(_attempt_from_raw(value["M"]) for value in raw.get(_ATTEMPTS, {}).get("L", ()))
-    return replace(task_from_item(item), attempts=attempts)
+    """A task item as DynamoDB returns it -> its TaskState (what records.task_from_item gives, without
+    building a PynamoDB model first: the run detail converts a hundred tasks per step)."""
+    flow, run_id, step, task_id, account, region = (raw[name]["S"] for name in _TASK_KEY_FIELDS)
+    return TaskState(
+        key=TaskKey(flow, run_id, step, task_id, account=account, region=region),
+        attempts=tuple(_attempt_from_raw(value["M"]) for value in raw.get(_ATTEMPTS, {}).get("L", ())),
+        **{name: _raw_value(raw.get(attr_name), is_number) for name, attr_name, is_number in _TASK_FIELDS},
+    )
 
 
 def _number(raw: Mapping[str, Any], name: str) -> int | None:

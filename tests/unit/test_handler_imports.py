@@ -1,0 +1,73 @@
+"""A handler's import (Lambda's INIT) creates no AWS client, opens no connection and never loads boto3.
+
+Each handler is imported in a fresh interpreter, as Lambda does, with the function's folder and the layer's
+source on sys.path, the Lambda configuration it is deployed with (channels, rules parameter, dead-letter
+queue), and botocore's client creation and every socket connection made to fail: building the service at
+import must leave every client to its first use.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROBE = """
+import socket, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import botocore.session
+
+def refuse(*args, **kwargs):
+    raise AssertionError("an AWS client or connection was made at import")
+
+botocore.session.Session.create_client = refuse
+socket.socket.connect = refuse
+import app
+print("boto3 loaded" if "boto3" in sys.modules else "boto3 not loaded")
+"""
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+    "AWS_SECRET_ACCESS_KEY": "example",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "TABLE_NAME": "runwatch-unit",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    # What template.yaml configures: every client the functions can ask for is configured.
+    "REJECTED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/rejected",
+    "NOTIFY_RULES_PARAMETER": "/runwatch/rules",
+    "NOTIFY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:runwatch",
+    "SLACK_WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack",
+    "WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hook",
+    "DASHBOARD_URL": "https://runwatch.example/",
+    "RECONCILE": "on",
+}
+
+
+@pytest.mark.parametrize("function", ["ingest", "api", "notifier", "sweeper"])
+def test_handler_import_makes_no_client_and_no_connection(function: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            _PROBE,
+            str(ROOT / "functions" / function),
+            str(ROOT / "layers" / "runwatch"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **ENV},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "boto3 not loaded"
