@@ -31,7 +31,7 @@ CONTRACT_GSIS = {
     "by_queue": ("queue_pk", "active_sk"),
     "by_step": ("step_pk", "task_order_sk"),
     "by_step_status": ("step_status_pk", "task_order_sk"),
-    "by_run_id": ("run_id_pk",),
+    "by_run_id": ("run_id_pk", "flow"),
 }
 # The run lookup by (flow, run id) only needs where the run is; every listing index carries whole runs.
 KEYS_AND_PLACE = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["account", "region", "kind"]}

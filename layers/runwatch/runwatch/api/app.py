@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from runwatch.api.documents import StatusResolver, register_document_routes
 from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
+from runwatch.api.lookup_routes import register_lookup_routes
 from runwatch.api.mapping import attempt_log, flow_page, run_detail, run_page, task_of, task_page
 from runwatch.api.parameters import (
     AMBIGUOUS,
@@ -49,6 +50,7 @@ from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPag
 from runwatch.domain.task_state import TaskKey
 from runwatch.logs.source import LogStreamNotFound
 from runwatch.services.attempt_logs import AttemptLogs
+from runwatch.services.lookups import Lookups
 from runwatch.services.queries import RunQueries
 from runwatch.store.run_queries import RunFilter
 
@@ -59,10 +61,11 @@ def create_app(
     *,
     cors_origin: str | None = None,
     logger: Logger | None = None,
+    lookups: Lookups | None = None,
 ) -> APIGatewayRestResolver:
     """The resolver with every route; `cors_origin` (e.g. CORS_ORIGIN) allows one other site's pages.
     `attempt_logs` reads attempts' logs (CloudWatch when deployed, files or CloudWatch locally); without
-    one, every log is a 404."""
+    one, every log is a 404. `lookups` (job ids, executions, search) default to reads of the queries' table."""
     cors = (
         CORSConfig(allow_origin=cors_origin, allow_headers=["x-api-key"], max_age=600)
         if cors_origin
@@ -76,6 +79,8 @@ def create_app(
     register_document_routes(app)
     register_status_routes(app, queries)
     register_log_routes(app, queries, attempt_logs)
+    # A routes-only app (route listings, tests of other routes) has no reader: its lookups are never called.
+    register_lookup_routes(app, lookups or Lookups(getattr(queries, "reader", None)))  # type: ignore[arg-type]
     return app
 
 

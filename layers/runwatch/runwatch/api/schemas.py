@@ -185,3 +185,31 @@ class ErrorBody(_Model):
     accounts: list[str] | None = Field(
         default=None, description="the accounts a run id was found in (409 only): ask again with `account`"
     )
+
+
+class JobLocation(_Model):
+    """The Metaflow task attempt a Batch job ran (a node `<job id>#<N>` of a multi-node job: its node's task)."""
+
+    flow: str
+    run_id: str
+    step: str
+    task_id: str
+    attempt: int = Field(description="for a Step Functions retry inside the same job: its latest attempt")
+    account: str
+    region: str
+
+
+class SearchMatch(_Model):
+    kind: Literal["run", "task"]
+    flow: str
+    run_id: str
+    account: str
+    region: str
+    step: str | None = Field(description="the task's step; null for a run")
+    task_id: str | None = Field(description="the task's id; null for a run")
+    attempt: int | None = Field(description="the attempt a Batch job id names; null otherwise")
+
+
+class SearchResult(_Model):
+    query: str
+    matches: list[SearchMatch] = Field(description="at most 20 runs and tasks the query names")

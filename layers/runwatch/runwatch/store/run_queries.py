@@ -30,15 +30,18 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from runwatch.domain.lookups import JobAttempt
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import Bounds, StepSummary
-from runwatch.domain.task_state import AttemptState, TaskState
+from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.store.keys import (
     FLOWS_PK,
+    JOB_SK,
     RECENT_RUNS,
     RUN_SK,
     TASK_SK_PREFIX,
     flow_pk,
+    job_pk,
     run_id_pk,
     run_pk,
     status_pk,
@@ -46,7 +49,15 @@ from runwatch.store.keys import (
     step_tasks_pk,
     task_sk,
 )
-from runwatch.store.models import AttemptAttribute, FlowItem, RunItem, StepItem, TableItem, TaskItem
+from runwatch.store.models import (
+    AttemptAttribute,
+    FlowItem,
+    JobItem,
+    RunItem,
+    StepItem,
+    TableItem,
+    TaskItem,
+)
 from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.repository import STEP_COUNTER_PREFIX, guarded
 
@@ -146,7 +157,8 @@ def _attempt_from_raw(raw: Mapping[str, Mapping[str, Any]]) -> AttemptState:
         if value is None or "NULL" in value:
             values[name] = None
         elif is_number:
-            values[name] = int(json.loads(value["N"]))
+            number = json.loads(value["N"])  # whole numbers stay int; a fractional vCPU count stays a float
+            values[name] = int(number) if float(number).is_integer() else number
         else:
             values[name] = value["S"]
     return AttemptState(**values)
@@ -290,14 +302,34 @@ class RunReader:
     # -- one run -------------------------------------------------------------------------------------
     def run_locations(self, flow: str, run_id: str, limit: int = MAX_RUN_LOCATIONS) -> list[RunKey]:
         """The keys a (flow, run id) has in the accounts and regions it was seen in: one Query of by_run_id."""
+        return self.run_id_locations(run_id, limit, flow)
+
+    def run_id_locations(
+        self, run_id: str, limit: int = MAX_RUN_LOCATIONS, flow: str | None = None
+    ) -> list[RunKey]:
+        """The keys a run id has in every flow (or in `flow`), account and region: one Query of by_run_id."""
         self.calls += 1
-        pages = RunItem.by_run_id_index.query(run_id_pk(flow, run_id), limit=limit).page_iter
+        condition = None if flow is None else RunItem.flow == flow
+        pages = RunItem.by_run_id_index.query(run_id_pk(run_id), condition, limit=limit).page_iter
         page = guarded(lambda: _one_page(pages))
         keys = (
-            RunKey(flow, run_id, account=raw["account"]["S"], region=raw["region"]["S"])
+            RunKey(raw["flow"]["S"], run_id, account=raw["account"]["S"], region=raw["region"]["S"])
             for raw in page.get("Items", [])
         )
-        return sorted(keys, key=lambda key: (key.account, key.region))
+        return sorted(keys, key=lambda key: (key.flow, key.account, key.region))
+
+    def job(self, job_id: str) -> JobAttempt | None:
+        """The task attempt a Batch job ran (one GetItem of its lookup item); None for a job never seen."""
+        if not job_id or len(job_id.encode()) > MAX_KEY_BYTES - 8:
+            return None
+        self.calls += 1
+        item = guarded(lambda: _get_job(job_pk(job_id)))
+        if item is None:
+            return None
+        key = TaskKey(
+            item.flow, item.run_id, item.step, item.task_id, account=item.account, region=item.region
+        )
+        return JobAttempt(key, int(item.attempt))
 
     def run_with_tasks(self, key: RunKey) -> tuple[RunState | None, list[TaskState]]:
         """The run and all its tasks: one Query of the run's partition (DynamoDB pages it when large)."""
@@ -411,6 +443,14 @@ def _get_task(pk: str, sk: str) -> TaskItem | None:
     except TaskItem.DoesNotExist:
         return None
     return item if isinstance(item, TaskItem) else None
+
+
+def _get_job(pk: str) -> JobItem | None:
+    try:
+        item = JobItem.get(pk, JOB_SK)
+    except JobItem.DoesNotExist:
+        return None
+    return item if isinstance(item, JobItem) else None
 
 
 def _one_page(pages: Iterator[dict[str, Any]]) -> dict[str, Any]:
