@@ -174,7 +174,9 @@ def api_factory(
     queries = build_queries(settings)
     store = StatusRepository(settings.retention_days)  # build_queries bound the table
     logs = build_attempt_logs(store, log_source or build_log_source())
-    return lambda: create_app(queries, logs, cors_origin=settings.cors_origin, logger=logger)
+    return lambda: create_app(
+        queries, logs, cors_origin=settings.cors_origin, logger=logger, prices=settings.prices
+    )
 
 
 # -- notifier -----------------------------------------------------------------------------------------------
@@ -210,6 +212,7 @@ def build_lambda_notifier(
         send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
         failure_logs=build_attempt_logs(store, build_log_source(client), counters).excerpt,
         log_lines=settings.log_lines,
+        prices=settings.prices,
     )
 
 
@@ -242,6 +245,7 @@ def build_local_notifier(
         max_age_minutes=settings.max_age_minutes,
         failure_logs=build_attempt_logs(store, log_source or build_local_log_source(None)).excerpt,
         log_lines=settings.log_lines,
+        prices=settings.prices,
     )
 
 

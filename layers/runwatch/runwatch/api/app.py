@@ -47,9 +47,12 @@ from runwatch.api.parameters import (
     responses,
 )
 from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPage, Task, TaskPage
+from runwatch.api.stats_routes import register_stats_routes
 from runwatch.domain.task_state import TaskKey
+from runwatch.domain.usage import Prices
 from runwatch.logs.source import LogStreamNotFound
 from runwatch.services.attempt_logs import AttemptLogs
+from runwatch.services.flow_stats import FlowStatsReads
 from runwatch.services.lookups import Lookups
 from runwatch.services.queries import RunQueries
 from runwatch.store.run_queries import RunFilter
@@ -62,10 +65,11 @@ def create_app(
     cors_origin: str | None = None,
     logger: Logger | None = None,
     lookups: Lookups | None = None,
+    prices: Prices | None = None,
 ) -> APIGatewayRestResolver:
     """The resolver with every route; `cors_origin` (e.g. CORS_ORIGIN) allows one other site's pages.
     `attempt_logs` reads attempts' logs (CloudWatch when deployed, files or CloudWatch locally); without
-    one, every log is a 404. `lookups` (job ids, executions, search) default to reads of the queries' table."""
+    one, every log is a 404. `prices` (PRICE_* settings) price the usage. `lookups` (job ids, executions, search) default to reads of the queries' table."""
     cors = (
         CORSConfig(allow_origin=cors_origin, allow_headers=["x-api-key"], max_age=600)
         if cors_origin
@@ -77,14 +81,21 @@ def create_app(
     app.use(middlewares=[conditional_get])
     register_error_handlers(app, logger or Logger())
     register_document_routes(app)
-    register_status_routes(app, queries)
+    prices = prices or Prices()
+    register_status_routes(app, queries, prices)
     register_log_routes(app, queries, attempt_logs)
     # A routes-only app (route listings, tests of other routes) has no reader: its lookups are never called.
-    register_lookup_routes(app, lookups or Lookups(getattr(queries, "reader", None)))  # type: ignore[arg-type]
+    reader = getattr(queries, "reader", None)
+    register_lookup_routes(app, lookups or Lookups(reader), prices)  # type: ignore[arg-type]
+    register_stats_routes(app, FlowStatsReads(reader), prices)  # type: ignore[arg-type]
     return app
 
 
-def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> None:
+def register_status_routes(
+    app: APIGatewayRestResolver, queries: RunQueries, prices: Prices | None = None
+) -> None:
+    prices = prices or Prices()
+
     @app.get("/health", summary="Liveness", tags=["meta"])
     def health() -> Health:
         return Health(status="ok")
@@ -97,7 +108,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         responses=responses("A page of flows"),
     )
     def list_flows(limit: Limit = DEFAULT_LIMIT, next_token: NextToken = None) -> FlowPage:
-        return flow_page(queries.flows(limit, next_token))
+        return flow_page(queries.flows(limit, next_token), prices)
 
     @app.get(
         "/flows/<flow>/runs",
@@ -116,7 +127,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         next_token: NextToken = None,
     ) -> RunPage:
         where = RunFilter(flow=flow, status=status, account=account)
-        return run_page(queries.runs(where, limit, next_token))
+        return run_page(queries.runs(where, limit, next_token), prices)
 
     @app.get(
         "/flows/<flow>/runs/<run_id>",
@@ -131,7 +142,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     def get_run(
         flow: FlowName, run_id: RunId, account: AccountChoice = None, region: RegionChoice = None
     ) -> RunDetail:
-        return run_detail(queries.run(flow, run_id, account, region))
+        return run_detail(queries.run(flow, run_id, account, region), prices)
 
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks",
@@ -153,7 +164,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         next_token: NextToken = None,
     ) -> TaskPage:
         run = queries.locate(flow, run_id, account, region)
-        return task_page(queries.step_tasks(run, step, status, limit, next_token))
+        return task_page(queries.step_tasks(run, step, status, limit, next_token), prices)
 
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>",
@@ -171,7 +182,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         region: RegionChoice = None,
     ) -> Task:
         run = queries.locate(flow, run_id, account, region)
-        return task_of(queries.task(run, step, task_id))
+        return task_of(queries.task(run, step, task_id), prices)
 
     @app.get(
         "/runs",
@@ -188,7 +199,8 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         limit: Limit = DEFAULT_LIMIT,
         next_token: NextToken = None,
     ) -> RunPage:
-        return run_page(queries.runs(RunFilter(status=status, account=account), limit, next_token))
+        where = RunFilter(status=status, account=account)
+        return run_page(queries.runs(where, limit, next_token), prices)
 
 
 def register_log_routes(

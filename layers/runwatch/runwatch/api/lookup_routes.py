@@ -16,6 +16,7 @@ from runwatch.api.parameters import (
     SearchText,
     responses,
 )
+from runwatch.domain.usage import Prices
 from runwatch.services.lookups import Lookups, Match
 
 
@@ -32,7 +33,7 @@ def _match(match: Match) -> schemas.SearchMatch:
     )
 
 
-def register_lookup_routes(app: APIGatewayRestResolver, lookups: Lookups) -> None:
+def register_lookup_routes(app: APIGatewayRestResolver, lookups: Lookups, prices: Prices) -> None:
     @app.get(
         "/jobs/<job_id>",
         summary="The Metaflow task attempt a Batch job ran",
@@ -65,7 +66,7 @@ def register_lookup_routes(app: APIGatewayRestResolver, lookups: Lookups) -> Non
         responses=responses("The run", {**EXECUTION_NOT_FOUND, **AMBIGUOUS}),
     )
     def get_execution(execution: Execution) -> schemas.RunSummary:
-        return run_summary(lookups.execution(execution))
+        return run_summary(lookups.execution(execution), prices)
 
     @app.get(
         "/search",

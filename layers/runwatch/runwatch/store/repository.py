@@ -281,14 +281,14 @@ class StatusRepository:
         return usage_total(sums)
 
     def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None:
-        """Keep the run's compute on its item (for listings) without touching its version."""
-        item = RunItem(run_pk(key.account, key.region, key.flow, key.run_id), RUN_SK)
+        """Keep the run's compute on its item (for listings) without touching its version: a plain UpdateItem
+        (Model.update would add the version's condition and bump it)."""
+        action = RunItem.usage.set(usage_attr(usage))  # type: ignore[arg-type]
+        pk = run_pk(key.account, key.region, key.flow, key.run_id)
+        connection = RunItem._get_connection()
         with contextlib.suppress(Conflict):  # the run expired meanwhile
             self._write(
-                lambda: item.update(
-                    actions=[RunItem.usage.set(usage_attr(usage))],  # type: ignore[arg-type]
-                    condition=RunItem.pk.exists(),
-                )
+                lambda: connection.update_item(pk, RUN_SK, actions=[action], condition=RunItem.pk.exists())
             )
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:

@@ -34,6 +34,7 @@ from runwatch.domain.lookups import JobAttempt
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import Bounds, StepSummary
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
+from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
 from runwatch.store.keys import (
     FLOWS_PK,
     JOB_SK,
@@ -71,6 +72,8 @@ DEFAULT_FILTER_BUDGET = 1000
 FILTER_FIRST_CALL = 100
 # Accounts x regions one (flow, run id) is looked up in; more than this many are not told apart by the API.
 MAX_RUN_LOCATIONS = 50
+# Runs in flight a flow's health read may pass over on top of the finished runs it counts.
+RUNNING_ALLOWANCE = 100
 
 
 class InvalidStartKey(ValueError):
@@ -276,6 +279,29 @@ class RunReader:
             return _one_page(iterator.page_iter)
 
         return self._collect(call, listing, limit, start, _run_from_raw, filtered=condition is not None)
+
+    def finished_flow_runs(self, flow: str, count: int) -> list[RunState]:
+        """The flow's `count` newest finished runs: one Query of `by_flow`, newest first, reading at most
+        `count` + RUNNING_ALLOWANCE runs (DynamoDB pages it at 1 MB); the running ones among them are left out
+        by a FilterExpression, so a flow with more runs in flight than that gets fewer than `count`."""
+        budget = count + RUNNING_ALLOWANCE
+        condition = RunItem.status.is_in(*sorted(TERMINAL_RUN_STATUSES))
+        query = RunItem.by_flow_index.query(
+            flow_pk(flow), scan_index_forward=False, filter_condition=condition, page_size=budget
+        )
+        pages = query.page_iter
+        found: list[dict[str, Any]] = []
+        evaluated = 0
+        while len(found) < count and evaluated < budget:
+            self.calls += 1
+            page = guarded(lambda: next(pages, None))
+            if page is None:
+                break
+            found.extend(page.get("Items", []))
+            evaluated += int(page.get("ScannedCount", 0))
+            if pages.last_evaluated_key is None:
+                break
+        return [_run_from_raw(raw) for raw in found[:count]]
 
     # -- flows -------------------------------------------------------------------------------------
     def flows(self, limit: int, start: Position | None = None) -> Page[RunKey]:
