@@ -125,9 +125,7 @@ def test_search_finds_each_kind_of_input(api: APIGatewayRestResolver) -> None:
     assert _matches(api, f"{flow}/{run_id}/train/3") == [("task", flow, run_id, "train", "3", None)]
     assert _matches(api, f"{flow}/{run_id}/train/99") == []
     assert _matches(api, f"OtherFlow/{run_id}") == []
-    assert _matches(api, "5e5d82b7-262a-48d9-bf84-3f173df1aa2c") == [
-        ("task", flow, run_id, "train", "3", 1)
-    ]
+    assert _matches(api, "5e5d82b7-262a-48d9-bf84-3f173df1aa2c") == [("task", flow, run_id, "train", "3", 1)]
     job_arn = "arn:aws:batch:us-east-1:123456789012:job/5e5d82b7-262a-48d9-bf84-3f173df1aa2c"
     assert _matches(api, job_arn) == [("task", flow, run_id, "train", "3", 1)]
     assert _matches(api, SFN_ARN) == [sfn_run]
