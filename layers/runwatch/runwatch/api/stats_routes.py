@@ -36,7 +36,7 @@ def flow_stats_of(health: FlowHealth, prices: Prices) -> schemas.FlowStats:
         usage=usage_of(health.usage, prices),
         recent=[
             schemas.RecentRun(
-                run_id=run.key.run_id,
+                run_id=run.run_id,
                 account=run.account,
                 region=run.region,
                 status=run.status,  # type: ignore[arg-type]

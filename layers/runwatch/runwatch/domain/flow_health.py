@@ -12,11 +12,25 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runwatch.domain.run_state import RunState
 from runwatch.domain.usage import UsageHours, UsageTotals
 from runwatch.domain.vocab import RUN_STATUSES
 
 FAILED_STATUSES = frozenset({"failed", "timed_out"})
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """What a flow's health needs of one of its runs (the run item's stored, derived attributes)."""
+
+    run_id: str
+    account: str
+    region: str
+    status: str
+    started_at: int | None
+    finished_at: int | None
+    failure_class: str | None = None
+    failure_step: str | None = None
+    usage: UsageTotals | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +47,10 @@ class FlowHealth:
     last_success_at: int | None
     last_failure_at: int | None
     usage: UsageHours
-    recent: tuple[RunState, ...]  # the runs counted, newest first
+    recent: tuple[FinishedRun, ...]  # the runs counted, newest first
 
 
-def duration_s(run: RunState) -> float | None:
+def duration_s(run: FinishedRun) -> float | None:
     """Wall time from first seen to finished, in seconds; None while either is unknown."""
     if run.started_at is None or run.finished_at is None:
         return None
@@ -50,15 +64,15 @@ def nearest_rank(sorted_values: Sequence[float], q: float) -> float | None:
     return sorted_values[max(1, math.ceil(q * len(sorted_values))) - 1]
 
 
-def _latest(runs: Sequence[RunState], statuses: frozenset[str]) -> int | None:
+def _latest(runs: Sequence[FinishedRun], statuses: frozenset[str]) -> int | None:
     return max((r.finished_at for r in runs if r.status in statuses and r.finished_at), default=None)
 
 
-def flow_health(flow: str, runs: Sequence[RunState]) -> FlowHealth:
+def flow_health(flow: str, runs: Sequence[FinishedRun]) -> FlowHealth:
     """The health of `flow` over `runs`, its newest finished runs (newest first)."""
     statuses = Counter(run.status for run in runs)
     durations = sorted(d for run in runs if (d := duration_s(run)) is not None)
-    failures = [run.failure for run in runs if run.failure is not None]
+    failures = [run for run in runs if run.failure_class is not None]
     usage = UsageHours()
     for run in runs:
         usage = usage.plus((run.usage or UsageTotals()).at(run.finished_at or 0))
@@ -70,8 +84,8 @@ def flow_health(flow: str, runs: Sequence[RunState]) -> FlowHealth:
         duration_p50_s=nearest_rank(durations, 0.5),
         duration_p95_s=nearest_rank(durations, 0.95),
         duration_max_s=durations[-1] if durations else None,
-        failure_classes=dict(Counter(f.failure_class for f in failures).most_common()),
-        failing_steps=dict(Counter(f.step for f in failures if f.step).most_common()),
+        failure_classes=dict(Counter(f.failure_class or "unknown" for f in failures).most_common()),
+        failing_steps=dict(Counter(f.failure_step for f in failures if f.failure_step).most_common()),
         last_success_at=_latest(runs, frozenset({"succeeded"})),
         last_failure_at=_latest(runs, FAILED_STATUSES),
         usage=usage,

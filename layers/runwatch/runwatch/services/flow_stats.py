@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from runwatch.domain.flow_health import FlowHealth, flow_health
-from runwatch.domain.run_state import RunState
+from runwatch.domain.flow_health import FinishedRun, FlowHealth, flow_health
 
 
 class FinishedRuns(Protocol):
     """runwatch.store.run_queries.RunReader."""
 
-    def finished_flow_runs(self, flow: str, count: int) -> list[RunState]: ...
+    def finished_flow_runs(self, flow: str, count: int) -> list[FinishedRun]: ...
 
 
 class FlowStatsReads:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -30,10 +31,12 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from runwatch.domain.flow_health import FinishedRun
 from runwatch.domain.lookups import JobAttempt
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import Bounds, StepSummary
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
+from runwatch.domain.usage import UsageTotals
 from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
 from runwatch.store.keys import (
     FLOWS_PK,
@@ -194,6 +197,43 @@ def step_summary_from_raw(raw: Mapping[str, Any]) -> StepSummary:
     return StepSummary(raw[StepItem.step.attr_name]["S"], {k: v for k, v in counters.items() if v}, bounds)
 
 
+_HEALTH_ATTRIBUTES = [
+    RunItem.run_id.attr_name,
+    RunItem.account.attr_name,
+    RunItem.region.attr_name,
+    RunItem.status.attr_name,
+    RunItem.started_at.attr_name,
+    RunItem.finished_at.attr_name,
+    RunItem.failure.attr_name,
+    RunItem.usage.attr_name,
+]
+
+
+def _epoch_ms(raw: Mapping[str, Any] | None) -> int | None:
+    text = None if raw is None else raw.get("S")
+    if not text:
+        return None
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _finished_run_from_raw(raw: Mapping[str, Any]) -> FinishedRun:
+    failure = raw.get(RunItem.failure.attr_name, {}).get("M") or {}
+    usage = raw.get(RunItem.usage.attr_name, {}).get("M")
+    return FinishedRun(
+        run_id=raw[RunItem.run_id.attr_name]["S"],
+        account=raw[RunItem.account.attr_name]["S"],
+        region=raw[RunItem.region.attr_name]["S"],
+        status=raw[RunItem.status.attr_name]["S"],
+        started_at=_epoch_ms(raw.get(RunItem.started_at.attr_name)),
+        finished_at=_epoch_ms(raw.get(RunItem.finished_at.attr_name)),
+        failure_class=failure.get("failure_class", {}).get("S"),
+        failure_step=failure.get("step", {}).get("S") or None,
+        usage=None
+        if usage is None
+        else UsageTotals.of_counters({k: int(json.loads(v["N"])) for k, v in usage.items() if "N" in v}),
+    )
+
+
 def _run_from_raw(raw: dict[str, Any]) -> RunState:
     return run_from_item(RunItem.from_raw_data(raw))
 
@@ -280,14 +320,19 @@ class RunReader:
 
         return self._collect(call, listing, limit, start, _run_from_raw, filtered=condition is not None)
 
-    def finished_flow_runs(self, flow: str, count: int) -> list[RunState]:
+    def finished_flow_runs(self, flow: str, count: int) -> list[FinishedRun]:
         """The flow's `count` newest finished runs: one Query of `by_flow`, newest first, reading at most
         `count` + RUNNING_ALLOWANCE runs (DynamoDB pages it at 1 MB); the running ones among them are left out
-        by a FilterExpression, so a flow with more runs in flight than that gets fewer than `count`."""
+        by a FilterExpression, so a flow with more runs in flight than that gets fewer than `count`. Only the
+        attributes a flow's health needs are read (a projection), decoded without PynamoDB's models."""
         budget = count + RUNNING_ALLOWANCE
         condition = RunItem.status.is_in(*sorted(TERMINAL_RUN_STATUSES))
         query = RunItem.by_flow_index.query(
-            flow_pk(flow), scan_index_forward=False, filter_condition=condition, page_size=budget
+            flow_pk(flow),
+            scan_index_forward=False,
+            filter_condition=condition,
+            page_size=budget,
+            attributes_to_get=_HEALTH_ATTRIBUTES,
         )
         pages = query.page_iter
         found: list[dict[str, Any]] = []
@@ -301,7 +346,7 @@ class RunReader:
             evaluated += int(page.get("ScannedCount", 0))
             if pages.last_evaluated_key is None:
                 break
-        return [_run_from_raw(raw) for raw in found[:count]]
+        return [_finished_run_from_raw(raw) for raw in found[:count]]
 
     # -- flows -------------------------------------------------------------------------------------
     def flows(self, limit: int, start: Position | None = None) -> Page[RunKey]:
