@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -209,6 +209,9 @@ _HEALTH_ATTRIBUTES = [
 ]
 
 
+_USAGE_FIELDS = frozenset(f.name for f in fields(UsageTotals))
+
+
 def _epoch_ms(raw: Mapping[str, Any] | None) -> int | None:
     text = None if raw is None else raw.get("S")
     if not text:
@@ -230,7 +233,7 @@ def _finished_run_from_raw(raw: Mapping[str, Any]) -> FinishedRun:
         failure_step=failure.get("step", {}).get("S") or None,
         usage=None
         if usage is None
-        else UsageTotals.of_counters({k: int(json.loads(v["N"])) for k, v in usage.items() if "N" in v}),
+        else UsageTotals(**{k: int(json.loads(v["N"])) for k, v in usage.items() if k in _USAGE_FIELDS}),
     )
 
 
