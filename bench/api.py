@@ -5,7 +5,8 @@ several threads, bench/seed.py), and one run of 200 tasks (ingested from its
 synthetic events), then times `app.resolve(event)` for the listings at both sizes and for the big run's
 detail: p50 / p95 of repeated requests, the DynamoDB requests each one makes, and the detail's size.
 Listings are Queries, so the two sizes should cost the same; that includes the filtered ones (user,
-project and branch, tag, since), each read from its own index.
+project and branch, tag, since), each read from its own index. A flow of 600 runs measures its health
+over its 500 newest finished runs (`api.flow_stats`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from runwatch.api.app import create_app
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import Failure
 from runwatch.domain.times import iso
+from runwatch.domain.usage import UsageTotals
 from runwatch.paging import PageTokens, key_from_secret
 from runwatch.services.ingest import Ingestor
 from runwatch.services.queries import RunQueries
 from runwatch.settings import TableSettings
+from runwatch.store.models import RunItem
+from runwatch.store.records import run_to_item
 from runwatch.store.repository import StatusRepository
 from runwatch.store.run_queries import RunReader
 from runwatch.wiring import bind_table
@@ -184,8 +188,44 @@ def run_detail(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     return _detail(app, reader, StatusRepository())
 
 
+STATS_RUNS = 500
+
+
+def _flow_stats(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
+    """`GET /flows/{flow}/stats?runs=500` over a flow with 600 runs (about 500 finished, the rest running)."""
+    table = _table(ddb, "stats")
+    repository = StatusRepository()
+    rng = random.Random(500)
+    with RunItem.batch_write() as batch:
+        for n in range(600):
+            started = T0 - (600 - n) * 60_000
+            state = RunState(
+                key=RunKey("StatsFlow", str(17960000000000 + n), account="123456789012", region="us-east-1"),
+                orchestrator="batch",
+                first_seen_at=started,
+                usage=UsageTotals(vcpu_ms=rng.randint(0, 10**9), memory_ms=rng.randint(0, 10**10)),
+            )
+            roll = rng.random()
+            if roll < 0.7:
+                state = RunState(
+                    **{**_fields(state), "end_succeeded_at": started + rng.randint(1, 900) * 1000}
+                )
+            elif roll < 0.85:
+                failure = Failure(started + 300_000, "train", "3", 2, "oom", "OutOfMemoryError", 137)
+                state = RunState(**{**_fields(state), "failures": (failure,)})
+            batch.save(run_to_item(state, 1, repository.clock(), repository.retention_days))
+    reader = RunReader()
+    app = create_app(RunQueries(reader, PageTokens(key_from_secret(table))))
+    event = rest_event(f"/flows/StatsFlow/stats?runs={STATS_RUNS}")
+    counted = json.loads(app.resolve(event, None)["body"])["runs"]
+    results: dict[str, dict[str, Any]] = {"api.flow_stats.runs": {"value": counted, "unit": "runs"}}
+    results.update(_measure("flow_stats", lambda: app.resolve(event, None), reader))
+    return results
+
+
 def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     for label, count in TABLE_SIZES.items():
         results.update(_listings(ddb, label, count))
+    results.update(_flow_stats(ddb))
     return results

@@ -90,7 +90,7 @@ def raw_run_item(state: RunState, now_ms: int, retention_days: int) -> RawItem:
         "recent_pk": _s(RECENT_RUNS),
         "status_pk": _s(status_pk(state.status)),
         "started_sk": _s(started_sk(started, key.run_id)),
-        "run_id_pk": _s(run_id_pk(key.flow, key.run_id)),
+        "run_id_pk": _s(run_id_pk(key.run_id)),
         "expires_at": _n(now_ms // 1000 + retention_days * DAY_SECONDS),
     }
     optional: dict[str, dict[str, Any] | None] = {

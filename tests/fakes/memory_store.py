@@ -6,12 +6,13 @@ the integration tests run the same scenarios against the real engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange, StepSummary
 from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.domain.usage import UsageTotals, total
 from runwatch.store.repository import Conflict, Versioned
 from runwatch.store.run_tags import tag_entries
 
@@ -26,6 +27,7 @@ class MemoryStore:
     parked: dict[str, dict[str, str]] = field(default_factory=dict)
     markers: set[tuple[str, str, str]] = field(default_factory=set)
     run_tags: dict[tuple[str, str], RunKey] = field(default_factory=dict)
+    jobs: dict[str, tuple[TaskKey, int]] = field(default_factory=dict)
     write_requests: int = 0
 
     def _save(self, table: dict[Any, Versioned], key: Any, state: Any, version: int | None) -> int:
@@ -71,6 +73,22 @@ class MemoryStore:
             self.run_tags.pop(key, None)
         for key in new:
             self.run_tags[key] = after.key
+
+    def step_usage(self, key: RunKey) -> UsageTotals:
+        return total(
+            s.usage for (flow, run_id, _), s in self.steps.items() if (flow, run_id) == (key.flow, key.run_id)
+        )
+
+    def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None:
+        self.write_requests += 1
+        if key in self.runs:
+            stored = self.runs[key]
+            self.runs[key] = Versioned(replace(stored.state, usage=usage), stored.version)
+
+    def record_job(self, job_id: str, task: TaskKey, attempt: int) -> None:
+        self.write_requests += 1
+        if job_id not in self.jobs or self.jobs[job_id][1] < attempt:
+            self.jobs[job_id] = (task, attempt)
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         found = [

@@ -31,7 +31,7 @@ CONTRACT_GSIS = {
     "by_queue": ("queue_pk", "active_sk"),
     "by_step": ("step_pk", "task_order_sk"),
     "by_step_status": ("step_status_pk", "task_order_sk"),
-    "by_run_id": ("run_id_pk",),
+    "by_run_id": ("run_id_pk", "flow"),
     "by_user": ("user_pk", "started_sk"),
     "by_project": ("project_pk", "started_sk"),
     "by_project_only": ("project_only_pk", "started_sk"),

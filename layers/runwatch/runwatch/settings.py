@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from runwatch.domain.lateness import Deadline, parse_deadlines
+from runwatch.domain.usage import Prices
 
 
 class ConfigError(ValueError):
@@ -106,7 +107,19 @@ class IngestSettings(TableSettings):
     state_machine_prefix: str | None = Field(None, validation_alias="SFN_STATE_MACHINE_PREFIX")
 
 
-class ApiSettings(TableSettings):
+class PriceSettings(_EnvSettings):
+    """Optional prices (USD) that turn compute used into an estimated cost; unset, the cost is null."""
+
+    price_vcpu_hour: float | None = Field(None, ge=0, validation_alias="PRICE_VCPU_HOUR")
+    price_gib_hour: float | None = Field(None, ge=0, validation_alias="PRICE_GIB_HOUR")
+    price_gpu_hour: float | None = Field(None, ge=0, validation_alias="PRICE_GPU_HOUR")
+
+    @property
+    def prices(self) -> Prices:
+        return Prices(self.price_vcpu_hour, self.price_gib_hour, self.price_gpu_hour)
+
+
+class ApiSettings(TableSettings, PriceSettings):
     """The status API."""
 
     # One other site whose pages may call the API (CORS); none when unset.
@@ -124,7 +137,7 @@ class ApiSettings(TableSettings):
         return value
 
 
-class NotifierSettings(TableSettings):
+class NotifierSettings(TableSettings, PriceSettings):
     """The notifier: channels and rules from AWS in Lambda, from plain variables in the local stack."""
 
     # Lines of the root cause's traceback in run.failed messages; 0: only its exception line (logs may hold

@@ -187,6 +187,7 @@ def api_factory(
         cors_origin=settings.cors_origin,
         metaflow_ui_url=settings.metaflow_ui_url,
         logger=logger,
+        prices=settings.prices,
     )
 
 
@@ -223,6 +224,7 @@ def build_lambda_notifier(
         send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
         failure_logs=build_attempt_logs(store, build_log_source(client), counters).excerpt,
         log_lines=settings.log_lines,
+        prices=settings.prices,
     )
 
 
@@ -255,6 +257,7 @@ def build_local_notifier(
         max_age_minutes=settings.max_age_minutes,
         failure_logs=build_attempt_logs(store, log_source or build_local_log_source(None)).excerpt,
         log_lines=settings.log_lines,
+        prices=settings.prices,
     )
 
 

@@ -330,3 +330,29 @@ def test_run_failed_without_a_readable_log_still_goes_out(
     (hook,) = receiver.to("/hook")
     assert hook.json()["failure"]["exception"] is None
     assert hook.json()["failure"]["log_lines"] == []
+
+
+def test_a_run_webhook_carries_the_usage_of_its_tasks_priced(
+    repository: StatusRepository, stream: StreamReader, receiver: Receiver, sleeps: list[float]
+) -> None:
+    spec = RunSpec("CostFlow", "1795000000000077", fanout=3, max_retries=1, start_ms=T0)
+    spec.outcomes = {"train": {1: ["oom", "user_code"]}}
+    _ingest(repository, spec)
+    notifier = _notifier(receiver, sleeps, slack=False, PRICE_VCPU_HOUR="0.04", PRICE_GIB_HOUR="0.005")
+
+    assert notifier.handle_stream_records(stream.read()) == []
+
+    (hook,) = receiver.to("/hook")
+    usage = hook.json()["usage"]
+    _, tasks = repository.run_with_tasks(
+        RunKey("CostFlow", "1795000000000077", account="123456789012", region="us-east-1")
+    )
+    # By hand: every synthetic attempt asks for 1 vCPU and 4096 MiB; a failed one's vCPU time is waste.
+    attempts = [a for t in tasks for a in t.attempts if a.started_at and a.stopped_at]
+    hours = [(a.stopped_at - a.started_at) / 3_600_000 for a in attempts]  # type: ignore[operator]
+    wasted = [h for a, h in zip(attempts, hours, strict=True) if a.status == "failed"]
+    assert wasted and usage["vcpu_hours"] == pytest.approx(sum(hours), abs=1e-5)
+    assert usage["memory_gib_hours"] == pytest.approx(4 * sum(hours), abs=1e-5)
+    assert usage["wasted_vcpu_hours"] == pytest.approx(sum(wasted), abs=1e-5)
+    assert usage["gpu_hours"] == 0.0
+    assert usage["estimated_cost_usd"] == pytest.approx(0.04 * sum(hours) + 0.005 * 4 * sum(hours), abs=1e-5)

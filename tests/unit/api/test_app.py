@@ -46,6 +46,13 @@ SUMMARY: dict[str, Any] = {
     "account": "123456789012",
     "execution_arn": None,
     "state_machine": None,
+    "usage": {
+        "vcpu_hours": 0.0,
+        "memory_gib_hours": 0.0,
+        "gpu_hours": 0.0,
+        "wasted_vcpu_hours": 0.0,
+        "estimated_cost_usd": None,
+    },
 }
 SECRET = "s3cr3t-table-internals"
 TWO_ACCOUNTS = ("111111111111", "222222222222")
@@ -360,6 +367,10 @@ def test_openapi_document() -> None:
         "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}/attempts/{attempt}/logs",
         "/runs",
         "/config",
+        "/flows/{flow}/stats",
+        "/jobs/{job_id}",
+        "/executions/{execution}",
+        "/search",
     }
     text = json.dumps(doc)
     assert "422" not in doc["paths"]["/runs"]["get"]["responses"]

@@ -137,6 +137,9 @@ def test_step_counts_and_attempt_fields() -> None:
         "log_stream": None,
         "log_group": "/aws/batch/job",
         "exception": None,
+        "vcpu": None,
+        "memory_gib": None,
+        "gpu": None,
     }
     assert first.attempts[1].failure_class is None
 

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from runwatch.domain.usage import task_usage, total
 from runwatch.services.ingest import Ingestor
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from runwatch_dev.local.synth_parallel import ParallelSpec, simulate_parallel_run
@@ -90,6 +91,15 @@ def test_any_order_with_duplicates_ends_in_the_in_order_state(
     store = replay(delivered)
     assert snapshot(store) == snapshot(replay(in_order))
     assert store.steps == recounted_steps(store)  # step summaries: exactly a full recount of the tasks
+    # Compute used: each step's kept sums are exactly its tasks' attempts' sums (resources x running time).
+    for (flow, run_id, step), summary in store.steps.items():
+        tasks = [
+            v.state
+            for key, v in store.tasks.items()
+            if (key.flow, key.run_id, key.step) == (flow, run_id, step)
+        ]
+        assert summary.usage == total(task_usage(t) for t in tasks)
+    assert any(s.usage.vcpu_ms or s.usage.live_vcpu for s in store.steps.values())
 
 
 @settings(max_examples=50, deadline=None)

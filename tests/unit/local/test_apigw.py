@@ -33,6 +33,10 @@ def test_the_routes_are_the_templates_api_events() -> None:
         ("GET", "/flows/{flow}/runs/{run_id}/steps/{step}/tasks/{task_id}/attempts/{attempt}/logs"),
         ("GET", "/runs"),
         ("GET", "/config"),
+        ("GET", "/flows/{flow}/stats"),
+        ("GET", "/jobs/{job_id}"),
+        ("GET", "/executions/{execution}"),
+        ("GET", "/search"),
         ("GET", "/openapi.json"),
         ("GET", "/swagger"),
     }

@@ -17,6 +17,7 @@ from runwatch.api.config import register_config_route
 from runwatch.api.documents import StatusResolver, register_document_routes
 from runwatch.api.errors import register_error_handlers
 from runwatch.api.etag import conditional_get
+from runwatch.api.lookup_routes import register_lookup_routes
 from runwatch.api.mapping import attempt_log, flow_page, run_detail, run_page, task_of, task_page
 from runwatch.api.parameters import (
     AMBIGUOUS,
@@ -55,9 +56,13 @@ from runwatch.api.parameters import (
 )
 from runwatch.api.run_filters import run_filter
 from runwatch.api.schemas import AttemptLog, FlowPage, Health, RunDetail, RunPage, Task, TaskPage
+from runwatch.api.stats_routes import register_stats_routes
 from runwatch.domain.task_state import TaskKey
+from runwatch.domain.usage import Prices
 from runwatch.logs.source import LogStreamNotFound
 from runwatch.services.attempt_logs import AttemptLogs
+from runwatch.services.flow_stats import FlowStatsReads
+from runwatch.services.lookups import Lookups
 from runwatch.services.queries import RunQueries
 
 # What the run listings' descriptions say about their filters (docs/api.md has the table).
@@ -79,10 +84,14 @@ def create_app(
     cors_origin: str | None = None,
     metaflow_ui_url: str | None = None,
     logger: Logger | None = None,
+    lookups: Lookups | None = None,
+    prices: Prices | None = None,
 ) -> APIGatewayRestResolver:
     """The resolver with every route; `cors_origin` (e.g. CORS_ORIGIN) allows one other site's pages.
     `attempt_logs` reads attempts' logs (CloudWatch when deployed, files or CloudWatch locally); without
-    one, every log is a 404. `metaflow_ui_url` (METAFLOW_UI_URL) is what `/config` tells the dashboard."""
+    one, every log is a 404. `metaflow_ui_url` (METAFLOW_UI_URL) is what `/config` tells the dashboard.
+    `prices` (PRICE_* settings) price the usage. `lookups` (job ids, executions, search) default to reads of
+    the queries' table."""
     cors = (
         CORSConfig(allow_origin=cors_origin, allow_headers=["x-api-key"], max_age=600)
         if cors_origin
@@ -94,13 +103,22 @@ def create_app(
     app.use(middlewares=[conditional_get])
     register_error_handlers(app, logger or Logger())
     register_document_routes(app)
-    register_status_routes(app, queries)
+    prices = prices or Prices()
+    register_status_routes(app, queries, prices)
     register_log_routes(app, queries, attempt_logs)
     register_config_route(app, metaflow_ui_url)
+    # A routes-only app (route listings, tests of other routes) has no reader: its lookups are never called.
+    reader = getattr(queries, "reader", None)
+    register_lookup_routes(app, lookups or Lookups(reader), prices)  # type: ignore[arg-type]
+    register_stats_routes(app, FlowStatsReads(reader), prices)  # type: ignore[arg-type]
     return app
 
 
-def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> None:
+def register_status_routes(
+    app: APIGatewayRestResolver, queries: RunQueries, prices: Prices | None = None
+) -> None:
+    prices = prices or Prices()
+
     @app.get("/health", summary="Liveness", tags=["meta"])
     def health() -> Health:
         return Health(status="ok")
@@ -113,7 +131,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         responses=responses("A page of flows"),
     )
     def list_flows(limit: Limit = DEFAULT_LIMIT, next_token: NextToken = None) -> FlowPage:
-        return flow_page(queries.flows(limit, next_token))
+        return flow_page(queries.flows(limit, next_token), prices)
 
     @app.get(
         "/flows/<flow>/runs",
@@ -150,7 +168,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
             since=since,
             until=until,
         )
-        return run_page(queries.runs(where, limit, next_token))
+        return run_page(queries.runs(where, limit, next_token), prices)
 
     @app.get(
         "/flows/<flow>/runs/<run_id>",
@@ -165,7 +183,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
     def get_run(
         flow: FlowName, run_id: RunId, account: AccountChoice = None, region: RegionChoice = None
     ) -> RunDetail:
-        return run_detail(queries.run(flow, run_id, account, region))
+        return run_detail(queries.run(flow, run_id, account, region), prices)
 
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks",
@@ -187,7 +205,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         next_token: NextToken = None,
     ) -> TaskPage:
         run = queries.locate(flow, run_id, account, region)
-        return task_page(queries.step_tasks(run, step, status, limit, next_token))
+        return task_page(queries.step_tasks(run, step, status, limit, next_token), prices)
 
     @app.get(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks/<task_id>",
@@ -205,7 +223,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
         region: RegionChoice = None,
     ) -> Task:
         run = queries.locate(flow, run_id, account, region)
-        return task_of(queries.task(run, step, task_id))
+        return task_of(queries.task(run, step, task_id), prices)
 
     @app.get(
         "/runs",
@@ -239,7 +257,7 @@ def register_status_routes(app: APIGatewayRestResolver, queries: RunQueries) -> 
             since=since,
             until=until,
         )
-        return run_page(queries.runs(where, limit, next_token))
+        return run_page(queries.runs(where, limit, next_token), prices)
 
 
 def register_log_routes(

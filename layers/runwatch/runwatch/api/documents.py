@@ -7,6 +7,7 @@ generated on first use only: a cold start serving `/runs` never pays for them.
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from typing import Any
 
@@ -25,12 +26,23 @@ API_DESCRIPTION = (
 _ERROR_REF = "#/components/schemas/ErrorBody"
 
 
+# A path segment as Powertools matches it (RFC 3986 characters), plus "#": a node of a multi-node Batch job
+# is `<job id>#<N>`, which a client sends percent-encoded and API Gateway hands over decoded.
+_SEGMENT_CHARS = r"[-._~()'!*:@,;=+&$%<> \[\]{}|^#\w]+"
+
+
 class StatusResolver(APIGatewayRestResolver):
     """The Powertools resolver, documenting the errors this API really returns.
 
     Powertools adds a 422 (request validation) and a 500 "ResponseValidationError" to every operation; here
     request validation errors are 400 ErrorBody and every 500 is an ErrorBody with a request id.
     """
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}/*$") -> re.Pattern[str]:
+        """As APIGatewayRestResolver's (trailing slashes allowed), with "#" allowed in a path parameter."""
+        pattern = re.sub(r"<(\w+)>", lambda name: f"(?P<{name.group(1)}>{_SEGMENT_CHARS})", rule)
+        return re.compile(base_regex.format(pattern))
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         from aws_lambda_powertools.event_handler.openapi.models import Response as OpenAPIResponse

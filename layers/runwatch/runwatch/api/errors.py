@@ -21,11 +21,12 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from runwatch.api.etag import CACHE_CONTROL, serialize
-from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS, MAX_TASK_LIMIT
+from runwatch.api.parameters import MAX_LIMIT, MAX_LOG_LIMIT, MAX_NAME_CHARS, MAX_STATS_RUNS, MAX_TASK_LIMIT
 from runwatch.api.run_filters import InvalidParameter
 from runwatch.logs.source import InvalidLogToken, LogsThrottled, LogStreamNotFound, LogsUnavailable
 from runwatch.paging import InvalidToken
 from runwatch.services.attempt_logs import AttemptNotFound
+from runwatch.services.lookups import BadSearch
 from runwatch.services.queries import AmbiguousRun, NotFoundInRun
 from runwatch.store.repository import StoreUnavailable
 
@@ -49,6 +50,11 @@ PARAMETER_HINTS = {
     "since": "since must be an ISO 8601 time or epoch milliseconds",
     "until": "until must be an ISO 8601 time or epoch milliseconds",
     "orchestrator": "orchestrator must be batch or step-functions",
+    "q": "q must be a run id, a pathspec (Flow/run_id or Flow/run_id/step/task_id), a Batch job id, "
+    "an execution ARN or an execution name",
+    "job_id": f"job_id must be 1 to {MAX_NAME_CHARS} characters",
+    "execution": "execution must be an execution ARN (URL-encoded) or an execution name",
+    "runs": f"runs must be an integer from 1 to {MAX_STATS_RUNS}",
 }
 # The log route's own wording where its parameters differ from the listings'.
 LOG_PARAMETER_HINTS = {
@@ -73,6 +79,10 @@ GET_PATHS = tuple(
         "/flows/<f>/runs/<r>/steps/<s>/tasks/<t>",
         "/runs",
         "/flows/<f>/runs/<r>/steps/<s>/tasks/<t>/attempts/<a>/logs",
+        "/flows/<f>/stats",
+        "/jobs/<j>",
+        "/executions/<e>",
+        "/search",
     )
 )
 
@@ -158,6 +168,10 @@ def run_not_found(exc: NotFoundInRun) -> Response[str]:
     return error_response(404, str(exc))
 
 
+def bad_search(exc: BadSearch) -> Response[str]:
+    return error_response(400, PARAMETER_HINTS["q"], parameter="q")
+
+
 def ambiguous_run(exc: AmbiguousRun) -> Response[str]:
     return error_response(409, str(exc), accounts=exc.accounts)
 
@@ -196,6 +210,7 @@ def register_error_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
         (LogsThrottled, logs_throttled),
         (LogsUnavailable, functools.partial(logs_unavailable, app, log)),
         (AmbiguousRun, ambiguous_run),
+        (BadSearch, bad_search),
         (NotFoundError, functools.partial(route_not_found, app)),
         (StoreUnavailable, functools.partial(store_unavailable, app, log)),
         (Exception, functools.partial(unexpected, app, log)),

@@ -1,16 +1,20 @@
 """Domain and service read models -> the API's response schemas: the one place that knows both shapes.
 
-Times leave as ISO 8601 text (domain/times.py). Status and failure class strings are the domain's; the
+Times leave as ISO 8601 text (domain/times.py). Usage is computed as of the request (running attempts count
+to the current minute; a finished run's to its end) and priced with the API's configured prices (`prices`). Status and failure class strings are the domain's; the
 schemas declare the same vocabularies as Literals (a unit test keeps them equal), so they pass unchanged.
 """
 
 from __future__ import annotations
+
+import time
 
 from runwatch.api import schemas
 from runwatch.domain.run_state import RunState
 from runwatch.domain.step_summary import RELATIVE_ERROR, StepSummary
 from runwatch.domain.task_state import Failure, TaskState
 from runwatch.domain.times import iso
+from runwatch.domain.usage import MIB_PER_GIB, Prices, UsageHours, UsageTotals, task_usage, total
 from runwatch.services.attempt_logs import AttemptLogTail
 from runwatch.services.queries import FlowLastRun, Listing, RunWithSteps, StepDetail
 
@@ -33,7 +37,35 @@ def failure_of(failure: Failure | None) -> schemas.Failure | None:
     )
 
 
-def _summary_fields(run: RunState) -> dict[str, object]:
+NO_PRICES = Prices()
+
+
+USAGE_CLOCK_MS = 60_000
+
+
+def _now_ms() -> int:
+    """Now, to the minute: running attempts' usage moves once a minute, so a polled answer keeps its ETag
+    (and gets 304) while nothing else changed."""
+    return int(time.time() * 1000) // USAGE_CLOCK_MS * USAGE_CLOCK_MS
+
+
+def usage_of(hours: UsageHours, prices: Prices) -> schemas.Usage:
+    cost = hours.cost(prices)
+    return schemas.Usage(
+        vcpu_hours=round(hours.vcpu_hours, 6),
+        memory_gib_hours=round(hours.memory_gib_hours, 6),
+        gpu_hours=round(hours.gpu_hours, 6),
+        wasted_vcpu_hours=round(hours.wasted_vcpu_hours, 6),
+        estimated_cost_usd=None if cost is None else round(cost, 6),
+    )
+
+
+def run_usage(run: RunState, totals: UsageTotals | None, prices: Prices) -> schemas.Usage:
+    """A run's usage: attempts still running count to now, or to the run's end once it has one."""
+    return usage_of((totals or UsageTotals()).at(run.finished_at or _now_ms()), prices)
+
+
+def _summary_fields(run: RunState, prices: Prices = NO_PRICES) -> dict[str, object]:
     return {
         "flow": run.key.flow,
         "run_id": run.key.run_id,
@@ -51,14 +83,16 @@ def _summary_fields(run: RunState) -> dict[str, object]:
         "account": run.account,
         "execution_arn": run.execution_arn,
         "state_machine": run.state_machine,
+        "usage": run_usage(run, run.usage, prices),
     }
 
 
-def run_summary(run: RunState) -> schemas.RunSummary:
-    return schemas.RunSummary.model_validate(_summary_fields(run))
+def run_summary(run: RunState, prices: Prices = NO_PRICES) -> schemas.RunSummary:
+    return schemas.RunSummary.model_validate(_summary_fields(run, prices))
 
 
-def task_of(state: TaskState) -> schemas.Task:
+def task_of(state: TaskState, prices: Prices = NO_PRICES, now_ms: int | None = None) -> schemas.Task:
+    """A task; its running attempts count up to `now_ms` (default: now)."""
     return schemas.Task(
         task_id=state.key.task_id,
         status=state.status,  # type: ignore[arg-type]
@@ -80,9 +114,13 @@ def task_of(state: TaskState) -> schemas.Task:
                 log_stream=a.log_stream,
                 log_group=state.log_group,
                 exception=a.exception,
+                vcpu=a.vcpu,
+                memory_gib=None if a.memory_mib is None else round(a.memory_mib / MIB_PER_GIB, 4),
+                gpu=a.gpu,
             )
             for a in state.attempts
         ],
+        usage=usage_of(task_usage(state).at(now_ms or _now_ms()), prices),
     )
 
 
@@ -102,7 +140,7 @@ def durations_of(summary: StepSummary) -> schemas.Durations | None:
     )
 
 
-def step_of(step: StepDetail) -> schemas.Step:
+def step_of(step: StepDetail, prices: Prices = NO_PRICES, now_ms: int | None = None) -> schemas.Step:
     summary = step.summary
     return schemas.Step(
         step=summary.step,
@@ -113,30 +151,37 @@ def step_of(step: StepDetail) -> schemas.Step:
         attempts=summary.attempts,
         retries=summary.retries,
         durations=durations_of(summary),
-        tasks=[task_of(task) for task in step.tasks],
+        usage=usage_of(summary.usage.at(now_ms or _now_ms()), prices),
+        tasks=[task_of(task, prices, now_ms) for task in step.tasks],
         tasks_next_token=step.tasks_next_token,
     )
 
 
-def task_page(listing: Listing[TaskState]) -> schemas.TaskPage:
-    return schemas.TaskPage(tasks=[task_of(t) for t in listing.items], next_token=listing.next_token)
+def task_page(listing: Listing[TaskState], prices: Prices = NO_PRICES) -> schemas.TaskPage:
+    return schemas.TaskPage(tasks=[task_of(t, prices) for t in listing.items], next_token=listing.next_token)
 
 
-def run_page(listing: Listing[RunState]) -> schemas.RunPage:
-    return schemas.RunPage(runs=[run_summary(run) for run in listing.items], next_token=listing.next_token)
+def run_page(listing: Listing[RunState], prices: Prices = NO_PRICES) -> schemas.RunPage:
+    runs = [run_summary(run, prices) for run in listing.items]
+    return schemas.RunPage(runs=runs, next_token=listing.next_token)
 
 
-def flow_page(listing: Listing[FlowLastRun]) -> schemas.FlowPage:
+def flow_page(listing: Listing[FlowLastRun], prices: Prices = NO_PRICES) -> schemas.FlowPage:
     entries = [
-        schemas.FlowEntry(flow=e.flow, last_run=run_summary(e.last_run) if e.last_run else None)
+        schemas.FlowEntry(flow=e.flow, last_run=run_summary(e.last_run, prices) if e.last_run else None)
         for e in listing.items
     ]
     return schemas.FlowPage(flows=entries, next_token=listing.next_token)
 
 
-def run_detail(detail: RunWithSteps) -> schemas.RunDetail:
-    steps = [step_of(step) for step in detail.steps]
-    return schemas.RunDetail.model_validate({**_summary_fields(detail.run), "steps": steps})
+def run_detail(detail: RunWithSteps, prices: Prices = NO_PRICES) -> schemas.RunDetail:
+    """The run with its steps; its usage is the sum of its step summaries (all steps, live)."""
+    run = detail.run
+    now = run.finished_at or _now_ms()
+    steps = [step_of(step, prices, now) for step in detail.steps]
+    live = total(step.summary.usage for step in detail.steps)
+    fields = {**_summary_fields(run, prices), "usage": run_usage(run, live, prices), "steps": steps}
+    return schemas.RunDetail.model_validate(fields)
 
 
 def attempt_log(tail: AttemptLogTail) -> schemas.AttemptLog:

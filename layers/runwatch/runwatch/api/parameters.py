@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from runwatch.api.schemas import ErrorBody, TaskStatus
+from runwatch.domain.lookups import MAX_SEARCH_CHARS
 from runwatch.paging import MAX_TOKEN_CHARS, TOKEN_PATTERN
 
 DEFAULT_LIMIT = 25
@@ -16,6 +17,8 @@ MAX_LOG_LIMIT = 1000
 MAX_LOG_TOKEN_CHARS = 4096
 DEFAULT_TASK_LIMIT = 100
 MAX_TASK_LIMIT = 500
+DEFAULT_STATS_RUNS = 50
+MAX_STATS_RUNS = 500
 MAX_NAME_CHARS = 256  # Metaflow flow names and run ids are far shorter; DynamoDB keys must stay < 2 KB
 
 # Deployed routes need one of these; the OpenAPI document says so, so Swagger UI sends the key.
@@ -198,3 +201,32 @@ LogToken = Annotated[
         description="`next_token` of the previous answer (opaque): the lines before it",
     ),
 ]
+JobId = Annotated[
+    str, Path(min_length=1, max_length=MAX_NAME_CHARS, description="a Batch job id (a node: `<job id>#<N>`)")
+]
+Execution = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_SEARCH_CHARS,
+        description="a Step Functions execution ARN (URL-encoded) or an execution name",
+    ),
+]
+SearchText = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=MAX_SEARCH_CHARS,
+        description="a run id, a pathspec (`Flow/run_id` or `Flow/run_id/step/task_id`), a Batch job id or "
+        "ARN, an execution ARN or an execution name",
+    ),
+]
+StatsRuns = Annotated[
+    int, Query(ge=1, le=MAX_STATS_RUNS, description="the flow's newest finished runs to count, 1 to 500")
+]
+JOB_NOT_FOUND: dict[int, Any] = {
+    404: {"description": "No such Batch job seen", "content": {"application/json": {"model": ErrorBody}}}
+}
+EXECUTION_NOT_FOUND: dict[int, Any] = {
+    404: {"description": "No run of this execution", "content": {"application/json": {"model": ErrorBody}}}
+}

@@ -28,6 +28,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Usage(_Model):
+    """Compute used: each attempt's vCPUs, memory and GPUs (from its Batch job) x its running time (started ->
+    stopped, or -> now while running; a finished run's running attempts count to its end)."""
+
+    vcpu_hours: float
+    memory_gib_hours: float
+    gpu_hours: float
+    wasted_vcpu_hours: float = Field(description="vCPU-hours of attempts that failed or were killed")
+    estimated_cost_usd: float | None = Field(
+        description="at the configured PRICE_VCPU_HOUR, PRICE_GIB_HOUR and PRICE_GPU_HOUR (an unset one counts "
+        "as 0); null when none is configured"
+    )
+
+
 class Failure(_Model):
     """A run's root cause: the earliest final task failure of its own (killed siblings never count).
 
@@ -66,6 +80,10 @@ class RunSummary(_Model):
     region: str = Field(description="the AWS region the run's events come from; part of its identity")
     execution_arn: str | None
     state_machine: str | None
+    usage: Usage = Field(
+        description="in the run detail: the sum of its steps, live; in listings: as written at the run's last "
+        "change (its status, a failure), with attempts running then counted up to now (exact once finished)"
+    )
 
 
 class Attempt(_Model):
@@ -86,6 +104,9 @@ class Attempt(_Model):
         default=None,
         description="a failed attempt's final exception line from its log (at most 500 characters), once read",
     )
+    vcpu: float | None = Field(default=None, description="vCPUs its container (or node) asked for")
+    memory_gib: float | None = Field(default=None, description="memory its container asked for, GiB")
+    gpu: int | None = Field(default=None, description="GPUs its container asked for")
 
 
 class Task(_Model):
@@ -96,6 +117,7 @@ class Task(_Model):
         description="why Batch cannot place the job (job queue blocked), if known"
     )
     attempts: list[Attempt]
+    usage: Usage = Field(description="the sum of its attempts")
 
 
 class Durations(_Model):
@@ -123,6 +145,7 @@ class Step(_Model):
     durations: Durations | None = Field(
         description="spread of finished tasks' wall times (first start to last stop); null until one finishes"
     )
+    usage: Usage = Field(description="the sum of its tasks, exact, from the step's summary")
     tasks: list[Task] = Field(description="the first tasks of the step (at most 100), in display order")
     tasks_next_token: str | None = Field(
         description="next_token for /flows/{flow}/runs/{run_id}/steps/{step}/tasks to page the rest; "
@@ -185,3 +208,64 @@ class ErrorBody(_Model):
     accounts: list[str] | None = Field(
         default=None, description="the accounts a run id was found in (409 only): ask again with `account`"
     )
+
+
+class JobLocation(_Model):
+    """The Metaflow task attempt a Batch job ran (a node `<job id>#<N>` of a multi-node job: its node's task)."""
+
+    flow: str
+    run_id: str
+    step: str
+    task_id: str
+    attempt: int = Field(description="for a Step Functions retry inside the same job: its latest attempt")
+    account: str
+    region: str
+
+
+class SearchMatch(_Model):
+    kind: Literal["run", "task"]
+    flow: str
+    run_id: str
+    account: str
+    region: str
+    step: str | None = Field(description="the task's step; null for a run")
+    task_id: str | None = Field(description="the task's id; null for a run")
+    attempt: int | None = Field(description="the attempt a Batch job id names; null otherwise")
+
+
+class SearchResult(_Model):
+    query: str
+    matches: list[SearchMatch] = Field(description="at most 20 runs and tasks the query names")
+
+
+class DurationSpread(_Model):
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+class RecentRun(_Model):
+    run_id: str
+    account: str
+    region: str
+    status: RunStatus
+    started_at: Timestamp
+    duration_s: float | None
+
+
+class FlowStats(_Model):
+    """A flow's health over its newest finished runs (succeeded, failed, timed_out, aborted)."""
+
+    flow: str
+    runs: int = Field(description="finished runs counted (at most the `runs` asked for)")
+    by_status: dict[str, int] = Field(description="runs counted per status (statuses present only)")
+    success_rate: float | None = Field(description="succeeded / runs counted; null when none")
+    duration_s: DurationSpread = Field(
+        description="wall time (first seen to finished) of the runs counted, seconds, nearest rank"
+    )
+    failure_classes: dict[str, int] = Field(description="root cause classes of the failed runs counted")
+    failing_steps: dict[str, int] = Field(description="steps of those root causes")
+    last_success_at: Timestamp
+    last_failure_at: Timestamp = Field(description="the latest finish of a failed or timed out run counted")
+    usage: Usage = Field(description="compute used by the runs counted")
+    recent: list[RecentRun] = Field(description="the runs counted, newest first (for a duration chart)")

@@ -7,7 +7,7 @@ every observation seen, so the order they arrive in cannot change the result.
 from __future__ import annotations
 
 
-def first_set[T: (int, str)](a: T | None, b: T | None) -> T | None:
+def first_set[T: (int, float, str)](a: T | None, b: T | None) -> T | None:
     """The larger of two values where either may be unknown (a deterministic tie-break for strings)."""
     if a is None:
         return b

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from runwatch.domain.merge import earliest, first_set, latest
 from runwatch.domain.task_state import Failure, TaskKey, TaskState
+from runwatch.domain.usage import UsageTotals
 from runwatch.domain.vocab import RUN_STATUS_OF_EXECUTION, TERMINAL_RUN_STATUSES
 
 # Enough candidates to find the first failure after a redrive; more would only grow the item.
@@ -77,6 +78,9 @@ class RunState:
     abandoned_at: int | None = None
     # Joined like the rest, but a change of it alone is not worth a write (see `material`).
     activity_at: int | None = None
+    # The sum of its step summaries' compute when its status last changed (for listings; not a fact joined
+    # from events: ingest's RunUsageView writes it after the run's write, and a join keeps the stored one).
+    usage: UsageTotals | None = None
 
     # -- derived -------------------------------------------------------------------------------------
     @property
@@ -152,7 +156,10 @@ class RunState:
         the abandonment is material while it makes the run unknown and immaterial once it no longer does.
         """
         return replace(
-            self, activity_at=None, abandoned_at=self.abandoned_at if self.status == "unknown" else None
+            self,
+            activity_at=None,
+            abandoned_at=self.abandoned_at if self.status == "unknown" else None,
+            usage=None,
         )
 
 
@@ -206,6 +213,7 @@ def merge_run(a: RunState, b: RunState) -> RunState:
         killed_at=earliest(a.killed_at, b.killed_at),
         abandoned_at=latest(a.abandoned_at, b.abandoned_at),
         activity_at=latest(a.activity_at, b.activity_at),
+        usage=a.usage or b.usage,
     )
 
 

@@ -2,8 +2,8 @@
 
 A step of a 10,000-way foreach cannot be summarised by reading its tasks on every request, so each task
 contributes a fixed set of numbers (one for its status, its attempts and retries, one duration bucket once
-finished) and ingest adds the difference between a task's contribution before and after a join to the
-step's counters. Sums of differences are exact whatever the order of the joins, as long as each join's
+finished, the compute its attempts used: domain/usage.py) and ingest adds the difference between a task's
+contribution before and after a join to the step's counters. Sums of differences are exact whatever the order of the joins, as long as each join's
 difference is applied exactly once (the store writes it in the task's own conditional transaction).
 
 Bounds (first attempt created, earliest start, latest stop) are minima and maxima of values that a task's
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from runwatch.domain.task_state import TaskState
+from runwatch.domain.usage import UsageTotals, usage_counters
 from runwatch.domain.vocab import TASK_STATUSES
 
 GAMMA = 1.1  # bucket width ratio
@@ -86,7 +87,8 @@ def _upper(a: int | None, b: int | None) -> int | None:
 
 
 def contribution(state: TaskState | None) -> Counter[str]:
-    """The counters one task adds to its step: `status:<s>`, `attempts`, `retries`, `bucket:<i>`."""
+    """The counters one task adds to its step: `status:<s>`, `attempts`, `retries`, `bucket:<i>`, and its
+    compute used (`use:<sum>`, domain/usage.py)."""
     counts: Counter[str] = Counter()
     if state is None:
         return counts
@@ -96,6 +98,7 @@ def contribution(state: TaskState | None) -> Counter[str]:
     duration = task_duration(state)
     if duration is not None:
         counts[f"bucket:{duration_bucket(duration)}"] += 1
+    counts.update(usage_counters(state))
     return counts
 
 
@@ -156,6 +159,11 @@ class StepSummary:
     @property
     def retries(self) -> int:
         return self.counters.get("retries", 0)
+
+    @property
+    def usage(self) -> UsageTotals:
+        """The compute its tasks used: finished attempts' sums and running attempts' resources."""
+        return UsageTotals.of_counters(self.counters)
 
     @property
     def buckets(self) -> dict[int, int]:

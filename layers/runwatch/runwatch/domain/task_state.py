@@ -29,6 +29,10 @@ class AttemptState:
     log_stream: str | None = None
     # The final exception line of the attempt's log (bounded), once read; None until then or when unknown.
     exception: str | None = None
+    # What the attempt's container (a multi-node job: its node's) asked for; None when the event did not say.
+    vcpu: float | None = None
+    memory_mib: int | None = None
+    gpu: int | None = None
 
     @property
     def rank(self) -> int:
@@ -73,6 +77,9 @@ def merge_attempt(a: AttemptState, b: AttemptState) -> AttemptState:
         exit_code=_pick(a, b, "exit_code", terminal_only=True),  # type: ignore[arg-type]
         log_stream=_pick(a, b, "log_stream"),  # type: ignore[arg-type]
         exception=first_set(a.exception, b.exception),
+        vcpu=first_set(a.vcpu, b.vcpu),
+        memory_mib=first_set(a.memory_mib, b.memory_mib),
+        gpu=first_set(a.gpu, b.gpu),
     )
 
 

@@ -7,7 +7,7 @@ that carry the same task id and the next `metaflow.retry_count`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from runwatch.domain.identity import (
@@ -44,6 +44,34 @@ class NotMetaflow(Exception):
 def is_metaflow_job(detail: BatchJobDetail) -> bool:
     params = detail.parameters
     return bool(params.get("metaflow.flow_name")) and bool(params.get("metaflow.step_name"))
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    vcpu: float | None = None
+    memory_mib: int | None = None
+    gpu: int | None = None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value and value != float("inf") else None
+
+
+def resources_of(container: JobContainer) -> Resources:
+    """VCPU, MEMORY (MiB) and GPU from `resourceRequirements`, else the older `vcpus` and `memory`."""
+    asked = {r.type.upper(): n for r in container.resourceRequirements if (n := _number(r.value)) is not None}
+    vcpu = asked.get("VCPU", container.vcpus)
+    memory = asked.get("MEMORY", container.memory)
+    gpu = asked.get("GPU")
+    return Resources(
+        vcpu=float(vcpu) if vcpu is not None else None,
+        memory_mib=int(memory) if memory is not None else None,
+        gpu=int(gpu) if gpu is not None else None,
+    )
 
 
 def _attempts(detail: BatchJobDetail, current_attempt: int, job_id: str) -> tuple[AttemptState, ...]:
@@ -96,6 +124,13 @@ def _attempts(detail: BatchJobDetail, current_attempt: int, job_id: str) -> tupl
         )
     )
     return tuple(found)
+
+
+def _with_resources(attempts: tuple[AttemptState, ...], resources: Resources) -> tuple[AttemptState, ...]:
+    """Every attempt of a job ran in the same container definition."""
+    return tuple(
+        replace(a, vcpu=resources.vcpu, memory_mib=resources.memory_mib, gpu=resources.gpu) for a in attempts
+    )
 
 
 def _log_group(container: JobContainer) -> str:
@@ -192,7 +227,7 @@ def observe_job(
     task = TaskState(
         key=TaskKey(flow, run_id, step, node.task_id, account=account, region=region),
         orchestrator=run.orchestrator,
-        attempts=_attempts(detail, current_attempt, node.job_id),
+        attempts=_with_resources(_attempts(detail, current_attempt, node.job_id), resources_of(container)),
         max_attempts=max_attempts,
         split_index=_split_index(node, env.get("METAFLOW_SPLIT_INDEX"), command.split_index),
         job_queue=detail.jobQueue,

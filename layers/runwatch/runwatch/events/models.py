@@ -37,8 +37,17 @@ class BatchAttempt(_Tolerant):
     statusReason: str | None = None
 
 
+class ResourceRequirement(_Tolerant):
+    type: str
+    value: str
+
+
 class JobContainer(_Tolerant):
     command: list[str] = Field(default_factory=list)
+    resourceRequirements: list[ResourceRequirement] = Field(default_factory=list)
+    # The older way to ask for resources (vCPUs; memory in MiB), used when resourceRequirements says nothing.
+    vcpus: float | None = None
+    memory: int | None = None
     environment: list[NameValue] = Field(default_factory=list)
     exitCode: int | None = None
     reason: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK, Alert
 from runwatch.domain.identity import arn_partition
@@ -23,6 +23,7 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import AttemptState, Failure, TaskState
+from runwatch.domain.usage import Prices, UsageHours, task_usage, total
 from runwatch.logs.traceback import MAX_EXCEPTION_CHARS, FailureExcerpt
 from runwatch.notify.links import LinkBuilder
 
@@ -87,6 +88,9 @@ class Notification:
     message: str | None = None
     hint: str | None = None
     links: tuple[tuple[str, str], ...] = field(default=())
+    # Compute the run used (its tasks' attempts; running ones to now), and its price when prices are set.
+    usage: UsageHours | None = None
+    estimated_cost_usd: float | None = None
 
     @property
     def severity(self) -> str:
@@ -251,8 +255,10 @@ def compose_run(
     now: int,
     excerpt: FailureExcerpt | None = None,
     log_lines: int = 0,
+    prices: Prices | None = None,
 ) -> Notification:
-    """A run transition: the root cause, its attempt history and how many tasks failed with it.
+    """A run transition: the root cause, its attempt history, how many tasks failed with it, and the compute
+    its tasks used (priced with `prices` when given).
 
     `excerpt` is what the root cause's log showed (its exception line is told whenever known); the last
     `log_lines` lines of its traceback are told only when asked for, since logs may hold data.
@@ -267,7 +273,8 @@ def compose_run(
     if failure is not None and failure.step and (root is None or root.status not in _FAILED_TASK_STATUSES):
         failed_tasks += 1  # the root cause itself, when its item lags behind the run's
     attempt = _attempt(root, failure.attempt if failure else None)
-    return _about_run(
+    usage = total(task_usage(t) for t in tasks).at(run.finished_at or now)
+    notification = _about_run(
         run,
         key=key,
         notification_type=notification_type,
@@ -277,6 +284,7 @@ def compose_run(
         failed_tasks=failed_tasks,
         links=_links(links, run, root, attempt),
     )
+    return replace(notification, usage=usage, estimated_cost_usd=usage.cost(prices or Prices()))
 
 
 def compose_retry(

@@ -37,6 +37,21 @@ def _attempt(attempt: AttemptReport) -> dict[str, Any]:
     }
 
 
+def _usage(notification: Notification) -> dict[str, Any] | None:
+    usage = notification.usage
+    if usage is None:
+        return None
+    return {
+        "vcpu_hours": round(usage.vcpu_hours, 6),
+        "memory_gib_hours": round(usage.memory_gib_hours, 6),
+        "gpu_hours": round(usage.gpu_hours, 6),
+        "wasted_vcpu_hours": round(usage.wasted_vcpu_hours, 6),
+        "estimated_cost_usd": None
+        if notification.estimated_cost_usd is None
+        else round(notification.estimated_cost_usd, 6),
+    }
+
+
 def payload(notification: Notification) -> dict[str, Any]:
     failure = notification.failure
     task = notification.task
@@ -79,6 +94,7 @@ def payload(notification: Notification) -> dict[str, Any]:
         "started_at": iso(notification.started_at),
         "finished_at": iso(notification.finished_at),
         "failed_tasks": notification.failed_tasks,
+        "usage": _usage(notification),
         "message": notification.message,
         "hint": notification.hint,
     }

@@ -34,6 +34,7 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.domain.usage import Prices
 from runwatch.logs.traceback import FailureExcerpt
 from runwatch.notify.delivery import DeliveryFailed
 from runwatch.notify.links import LinkBuilder
@@ -106,6 +107,7 @@ class Notifier:
         max_age_minutes: int = 60,
         failure_logs: ExcerptReader | None = None,
         log_lines: int = 0,
+        prices: Prices | None = None,
     ) -> None:
         self.repo = repository
         self.channels = {channel.name: channel for channel in channels}
@@ -121,6 +123,7 @@ class Notifier:
         # traceback only when asked for, since logs may hold data that should not leave the account).
         self.failure_logs = failure_logs
         self.log_lines = log_lines
+        self.prices = prices or Prices()  # a run's usage in its messages is priced at these
 
     # -- entry points --------------------------------------------------------------------------------
     def handle_stream_records(self, records: Iterable[Mapping[str, Any]]) -> list[StreamFailure]:
@@ -181,7 +184,15 @@ class Notifier:
             _, tasks = self.repo.run_with_tasks(run.key)
             excerpt = self._excerpt(run, tasks)
             return compose_run(
-                key, notification_type, run, tasks, self.links, self.clock(), excerpt, self.log_lines
+                key,
+                notification_type,
+                run,
+                tasks,
+                self.links,
+                self.clock(),
+                excerpt,
+                self.log_lines,
+                self.prices,
             )
 
         failure = run.failure

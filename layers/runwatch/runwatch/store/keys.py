@@ -1,7 +1,7 @@
 """The key layout of runwatch's single table: this module alone spells partition and sort keys.
 
     run      pk RUN#<account>#<region>#<flow>#<run_id>   sk #RUN   GSIs by_flow, recent, by_status, active,
-                                                        by_run_id (<flow>#<run_id>), by_user (USER#<user>),
+                                                        by_run_id (<run_id>, sorted by <flow>), by_user (USER#<user>),
                                                         by_project (PROJECT#<project>#<branch>),
                                                         by_project_only (PROJECTONLY#<project>)
     run tag  pk TAG#<tag>             sk <started_at>#<run_id>#<run pk>   one per (tag, run): runs by tag
@@ -13,19 +13,22 @@
     registry pk SM#<state machine arn> sk #SM
     parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
     marker   pk MARK#<kind>#<subject> sk <what>                      notification and sweeper markers
+    job      pk JOB#<Batch job id>    sk #JOB   the task and attempt a Batch job ran (lookups by job id)
 
 One Query on a run's partition returns the run with all its tasks and attempts; the run's detail reads only
 the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step`, whose
 sort key `task_order_sk` spells the display order (split index, then task id numerically). The GSIs serve the run
 listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
 while they are active or pending, so they stay small. A run's identity is (account, region, flow, run id)
-(docs/design.md §2); `by_run_id` finds the accounts and regions a (flow, run id) exists in with one Query.
+(docs/design.md §2); `by_run_id` (partition: the run id, sort key: the flow) finds the flows, accounts and
+regions a run id exists in with one Query, and those of a (flow, run id) with a key condition on the flow.
 A change of identity is made here and in the conversions of store/records.py, nowhere else.
 """
 
 from __future__ import annotations
 
 RUN_SK = "#RUN"
+JOB_SK = "#JOB"
 TASK_SK_PREFIX = "TASK#"
 STEP_SK_PREFIX = "STEP#"
 STATE_MACHINE_SK = "#SM"
@@ -40,9 +43,15 @@ def run_pk(account: str, region: str, flow: str, run_id: str) -> str:
     return f"RUN#{account}#{region}#{flow}#{run_id}"
 
 
-def run_id_pk(flow: str, run_id: str) -> str:
-    """The `by_run_id` index's partition: a (flow, run id) in every account and region it exists in."""
-    return f"{flow}#{run_id}"
+def run_id_pk(run_id: str) -> str:
+    """The `by_run_id` index's partition: a run id in every flow, account and region it exists in (its sort
+    key is the run's `flow` attribute)."""
+    return run_id
+
+
+def job_pk(job_id: str) -> str:
+    """A Batch job id's lookup item (a node of a multi-node job is `<job id>#<node index>`)."""
+    return f"JOB#{job_id}"
 
 
 def task_sk(step: str, task_id: str) -> str:

@@ -88,13 +88,14 @@ class ByProjectOnlyIndex(_Index):
 
 
 class ByRunIdIndex(GlobalSecondaryIndex[Any]):
-    """Where a (flow, run id) exists: one entry per account and region, with just those two attributes."""
+    """Where a run id exists: one entry per flow, account and region, with just those attributes."""
 
     class Meta:
         index_name = "by_run_id"
         projection = IncludeProjection(["account", "region", "kind"])  # kind: PynamoDB filters on it
 
     run_id_pk = UnicodeAttribute(hash_key=True)
+    flow = UnicodeAttribute(range_key=True)
 
 
 class ActiveIndex(_Index):
@@ -145,6 +146,9 @@ class AttemptAttribute(MapAttribute[str, Any]):
     exit_code = NumberAttribute(null=True)
     log_stream = UnicodeAttribute(null=True)
     exception = UnicodeAttribute(null=True)
+    vcpu = NumberAttribute(null=True)
+    memory_mib = NumberAttribute(null=True)
+    gpu = NumberAttribute(null=True)
 
 
 class FailureAttribute(MapAttribute[str, Any]):
@@ -156,6 +160,21 @@ class FailureAttribute(MapAttribute[str, Any]):
     status_reason = UnicodeAttribute(null=True)
     exit_code = NumberAttribute(null=True)
     exception = UnicodeAttribute(null=True)
+
+
+class UsageAttribute(MapAttribute[str, Any]):
+    """A run's compute sums (domain/usage.py UsageTotals), as of its last status change."""
+
+    vcpu_ms = NumberAttribute(default=0)
+    memory_ms = NumberAttribute(default=0)
+    gpu_ms = NumberAttribute(default=0)
+    wasted_vcpu_ms = NumberAttribute(default=0)
+    live_vcpu = NumberAttribute(default=0)
+    live_vcpu_at = NumberAttribute(default=0)
+    live_memory = NumberAttribute(default=0)
+    live_memory_at = NumberAttribute(default=0)
+    live_gpu = NumberAttribute(default=0)
+    live_gpu_at = NumberAttribute(default=0)
 
 
 class ExecutionAttribute(MapAttribute[str, Any]):
@@ -215,6 +234,7 @@ class RunItem(StatusItem, discriminator="run"):
     killed_at = NumberAttribute(null=True)
     abandoned_at = NumberAttribute(null=True)
     activity_at = NumberAttribute(null=True)
+    usage = UsageAttribute(null=True)
     # Derived, stored for listings and for the notifier reading the stream.
     started_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
@@ -312,6 +332,18 @@ class ParkedExecutionItem(TableItem, discriminator="parked_execution"):
     event = UnicodeAttribute()
 
 
+class JobItem(TableItem, discriminator="job"):
+    """Which task and attempt a Batch job ran: written once per job (and per later attempt of the same job)."""
+
+    flow = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    task_id = UnicodeAttribute()
+    attempt = NumberAttribute()
+    account = UnicodeAttribute()
+    region = UnicodeAttribute()
+
+
 class MarkerItem(TableItem, discriminator="marker"):
     """A fact that something was done once (a notification sent, an alert raised)."""
 
@@ -332,6 +364,7 @@ def bind(table_name: str, host: str | None = None, region: str | None = None) ->
         StateMachineItem,
         ParkedExecutionItem,
         MarkerItem,
+        JobItem,
     )
     for model in models:
         model.Meta.table_name = table_name

@@ -6,10 +6,13 @@ so nothing outside runwatch.store handles a PynamoDB item.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from runwatch.domain.markers import Marker
 from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
 from runwatch.domain.task_state import AttemptState, Failure, TaskKey, TaskState
 from runwatch.domain.times import iso
+from runwatch.domain.usage import UsageTotals
 from runwatch.store.keys import (
     ACTIVE_RUN,
     ACTIVE_TASK,
@@ -38,6 +41,7 @@ from runwatch.store.models import (
     MarkerItem,
     RunItem,
     TaskItem,
+    UsageAttribute,
 )
 
 DAY_SECONDS = 86_400
@@ -67,6 +71,18 @@ def _failure(attr: FailureAttribute) -> Failure:
         exit_code=_int(attr.exit_code),
         exception=attr.exception,
     )
+
+
+def usage_attr(usage: UsageTotals | None) -> UsageAttribute | None:
+    if usage is None:
+        return None
+    return UsageAttribute(**{f.name: getattr(usage, f.name) for f in fields(UsageTotals)})
+
+
+def usage_of_attr(attr: UsageAttribute | None) -> UsageTotals | None:
+    if attr is None:
+        return None
+    return UsageTotals(**{f.name: int(getattr(attr, f.name) or 0) for f in fields(UsageTotals)})
 
 
 def _int(value: float | int | None) -> int | None:
@@ -117,6 +133,7 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         killed_at=state.killed_at,
         abandoned_at=state.abandoned_at,
         activity_at=state.activity_at,
+        usage=usage_attr(state.usage),
         started_at=iso(state.started_at),
         finished_at=iso(state.finished_at),
         failure=_failure_attr(state.failure) if state.failure else None,
@@ -124,7 +141,7 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         recent_pk=RECENT_RUNS,
         status_pk=status_pk(status),
         started_sk=started_sk(started, key.run_id),
-        run_id_pk=run_id_pk(key.flow, key.run_id),
+        run_id_pk=run_id_pk(key.run_id),
         user_pk=user_pk(state.user) if state.user else None,
         project_pk=project_pk(state.project, state.branch) if state.project and state.branch else None,
         project_only_pk=project_only_pk(state.project) if state.project else None,
@@ -169,6 +186,7 @@ def run_from_item(item: RunItem) -> RunState:
         killed_at=_int(item.killed_at),
         abandoned_at=_int(item.abandoned_at),
         activity_at=_int(item.activity_at),
+        usage=usage_of_attr(item.usage),
     )
 
 
@@ -200,6 +218,9 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
                 exit_code=a.exit_code,
                 log_stream=a.log_stream,
                 exception=a.exception,
+                vcpu=a.vcpu,
+                memory_mib=a.memory_mib,
+                gpu=a.gpu,
             )
             for a in state.attempts
         ],
@@ -245,6 +266,9 @@ def task_from_item(item: TaskItem) -> TaskState:
                 exit_code=_int(a.exit_code),
                 log_stream=a.log_stream,
                 exception=a.exception,
+                vcpu=a.vcpu,
+                memory_mib=_int(a.memory_mib),
+                gpu=_int(a.gpu),
             )
             for a in item.attempts or ()
         ),

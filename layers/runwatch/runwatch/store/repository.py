@@ -12,6 +12,7 @@ re-reads and merges again; never an error to report). `StoreUnavailable`: thrott
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,11 +28,16 @@ from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.domain.times import iso
+from runwatch.domain.usage import UsageTotals
+from runwatch.domain.usage import total as usage_total
 from runwatch.store import run_tags
 from runwatch.store.keys import (
     FLOWS_PK,
+    JOB_SK,
     RUN_SK,
     STATE_MACHINE_SK,
+    STEP_SK_PREFIX,
+    job_pk,
     marker_pk,
     parked_pk,
     queue_pk,
@@ -43,6 +49,7 @@ from runwatch.store.keys import (
 )
 from runwatch.store.models import (
     FlowItem,
+    JobItem,
     MarkerItem,
     ParkedExecutionItem,
     RunItem,
@@ -52,7 +59,14 @@ from runwatch.store.models import (
     TableItem,
     TaskItem,
 )
-from runwatch.store.records import marker_from_item, run_from_item, run_to_item, task_from_item, task_to_item
+from runwatch.store.records import (
+    marker_from_item,
+    run_from_item,
+    run_to_item,
+    task_from_item,
+    task_to_item,
+    usage_attr,
+)
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
@@ -246,6 +260,55 @@ class StatusRepository:
 
         self.write_requests += (len(puts) + len(deletes) + 24) // 25
         guarded(write)
+
+    def record_job(self, job_id: str, task: TaskKey, attempt: int) -> None:
+        """Point a Batch job id at the task attempt it ran, unless it already points at a later attempt."""
+        item = JobItem(
+            job_pk(job_id),
+            JOB_SK,
+            flow=task.flow,
+            run_id=task.run_id,
+            step=task.step,
+            task_id=task.task_id,
+            attempt=attempt,
+            account=task.account,
+            region=task.region,
+            expires_at=self.clock() // 1000 + self.retention_days * 86_400,
+        )
+        with contextlib.suppress(Conflict):  # a later attempt of the same job is already recorded
+            self._write(
+                lambda: item.save(condition=JobItem.pk.does_not_exist() | (JobItem.attempt < attempt))
+            )
+
+    def step_usage(self, key: RunKey) -> UsageTotals:
+        """The sum of the run's step summaries' compute: one consistent Query of its `STEP#` items (read raw:
+        their counters are attributes no model declares)."""
+        query = TableItem.query(
+            run_pk(key.account, key.region, key.flow, key.run_id),
+            TableItem.sk.startswith(STEP_SK_PREFIX),
+            consistent_read=True,
+        )
+        pages = guarded(lambda: list(query.page_iter))
+        sums = []
+        for raw in (raw for page in pages for raw in page.get("Items", [])):
+            counters = {
+                name.removeprefix(STEP_COUNTER_PREFIX): int(json.loads(value["N"]))
+                for name, value in raw.items()
+                if name.startswith(STEP_COUNTER_PREFIX) and "N" in value
+            }
+            sums.append(UsageTotals.of_counters(counters))
+        return usage_total(sums)
+
+    def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None:
+        """Keep the run's compute on its item (for listings) without touching its version: a plain UpdateItem
+        (Model.update would add the version's condition and bump it)."""
+        action = RunItem.usage.set(usage_attr(usage))  # type: ignore[arg-type]
+        pk = run_pk(key.account, key.region, key.flow, key.run_id)
+        connection = RunItem._get_connection()
+        with contextlib.suppress(Conflict):  # the run expired meanwhile
+            self._write(
+                lambda: connection.update_item(pk, RUN_SK, actions=[action], condition=RunItem.pk.exists())
+            )
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         items = guarded(lambda: list(TaskItem.by_queue_index.query(queue_pk(queue_arn), limit=limit)))

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -31,14 +32,21 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from runwatch.domain.flow_health import FinishedRun
+from runwatch.domain.lookups import JobAttempt
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import Bounds, StepSummary
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.domain.times import iso
+from runwatch.domain.usage import UsageTotals
+from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
 from runwatch.store.keys import (
     FLOWS_PK,
+    JOB_SK,
     RUN_SK,
     TASK_SK_PREFIX,
+    flow_pk,
+    job_pk,
     run_id_pk,
     run_pk,
     started_range,
@@ -50,6 +58,7 @@ from runwatch.store.keys import (
 from runwatch.store.models import (
     AttemptAttribute,
     FlowItem,
+    JobItem,
     RunItem,
     RunTagItem,
     StepItem,
@@ -71,6 +80,8 @@ FILTER_FIRST_CALL = 100
 MAX_QUERIES_PER_PAGE = 2
 # Accounts x regions one (flow, run id) is looked up in; more than this many are not told apart by the API.
 MAX_RUN_LOCATIONS = 50
+# Runs in flight a flow's health read may pass over on top of the finished runs it counts.
+RUNNING_ALLOWANCE = 100
 
 
 class InvalidStartKey(ValueError):
@@ -159,9 +170,17 @@ def _raw_value(value: Mapping[str, Any] | None, is_number: bool) -> Any:
 
 
 def _attempt_from_raw(raw: Mapping[str, Mapping[str, Any]]) -> AttemptState:
-    return AttemptState(
-        **{name: _raw_value(raw.get(attr_name), is_number) for name, attr_name, is_number in _ATTEMPT_FIELDS}
-    )
+    values: dict[str, Any] = {}
+    for name, attr_name, is_number in _ATTEMPT_FIELDS:
+        value = raw.get(attr_name)
+        if value is None or "NULL" in value:
+            values[name] = None
+        elif is_number:
+            number = json.loads(value["N"])  # whole numbers stay int; a fractional vCPU count stays a float
+            values[name] = int(number) if float(number).is_integer() else number
+        else:
+            values[name] = value["S"]
+    return AttemptState(**values)
 
 
 _TASK_KEY_FIELDS = tuple(
@@ -211,6 +230,46 @@ def step_summary_from_raw(raw: Mapping[str, Any]) -> StepSummary:
         _number(raw, StepItem.latest_stop.attr_name),
     )
     return StepSummary(raw[StepItem.step.attr_name]["S"], {k: v for k, v in counters.items() if v}, bounds)
+
+
+_HEALTH_ATTRIBUTES = [
+    RunItem.run_id.attr_name,
+    RunItem.account.attr_name,
+    RunItem.region.attr_name,
+    RunItem.status.attr_name,
+    RunItem.started_at.attr_name,
+    RunItem.finished_at.attr_name,
+    RunItem.failure.attr_name,
+    RunItem.usage.attr_name,
+]
+
+
+_USAGE_FIELDS = frozenset(f.name for f in fields(UsageTotals))
+
+
+def _epoch_ms(raw: Mapping[str, Any] | None) -> int | None:
+    text = None if raw is None else raw.get("S")
+    if not text:
+        return None
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _finished_run_from_raw(raw: Mapping[str, Any]) -> FinishedRun:
+    failure = raw.get(RunItem.failure.attr_name, {}).get("M") or {}
+    usage = raw.get(RunItem.usage.attr_name, {}).get("M")
+    return FinishedRun(
+        run_id=raw[RunItem.run_id.attr_name]["S"],
+        account=raw[RunItem.account.attr_name]["S"],
+        region=raw[RunItem.region.attr_name]["S"],
+        status=raw[RunItem.status.attr_name]["S"],
+        started_at=_epoch_ms(raw.get(RunItem.started_at.attr_name)),
+        finished_at=_epoch_ms(raw.get(RunItem.finished_at.attr_name)),
+        failure_class=failure.get("failure_class", {}).get("S"),
+        failure_step=failure.get("step", {}).get("S") or None,
+        usage=None
+        if usage is None
+        else UsageTotals(**{k: int(json.loads(v["N"])) for k, v in usage.items() if k in _USAGE_FIELDS}),
+    )
 
 
 def _run_from_raw(raw: dict[str, Any]) -> RunState:
@@ -359,6 +418,34 @@ class RunReader:
                 runs.append(run)
         return Page(runs, entries.next_key)
 
+    def finished_flow_runs(self, flow: str, count: int) -> list[FinishedRun]:
+        """The flow's `count` newest finished runs: one Query of `by_flow`, newest first, reading at most
+        `count` + RUNNING_ALLOWANCE runs (DynamoDB pages it at 1 MB); the running ones among them are left out
+        by a FilterExpression, so a flow with more runs in flight than that gets fewer than `count`. Only the
+        attributes a flow's health needs are read (a projection), decoded without PynamoDB's models."""
+        budget = count + RUNNING_ALLOWANCE
+        condition = RunItem.status.is_in(*sorted(TERMINAL_RUN_STATUSES))
+        query = RunItem.by_flow_index.query(
+            flow_pk(flow),
+            scan_index_forward=False,
+            filter_condition=condition,
+            page_size=budget,
+            attributes_to_get=_HEALTH_ATTRIBUTES,
+        )
+        pages = query.page_iter
+        found: list[dict[str, Any]] = []
+        evaluated = 0
+        while len(found) < count and evaluated < budget:
+            self.calls += 1
+            page = guarded(lambda: next(pages, None))
+            if page is None:
+                break
+            found.extend(page.get("Items", []))
+            evaluated += int(page.get("ScannedCount", 0))
+            if pages.last_evaluated_key is None:
+                break
+        return [_finished_run_from_raw(raw) for raw in found[:count]]
+
     # -- flows -------------------------------------------------------------------------------------
     def flows(self, limit: int, start: Position | None = None) -> Page[RunKey]:
         """Flows by name, each as the key of its newest run."""
@@ -384,14 +471,34 @@ class RunReader:
     # -- one run -------------------------------------------------------------------------------------
     def run_locations(self, flow: str, run_id: str, limit: int = MAX_RUN_LOCATIONS) -> list[RunKey]:
         """The keys a (flow, run id) has in the accounts and regions it was seen in: one Query of by_run_id."""
+        return self.run_id_locations(run_id, limit, flow)
+
+    def run_id_locations(
+        self, run_id: str, limit: int = MAX_RUN_LOCATIONS, flow: str | None = None
+    ) -> list[RunKey]:
+        """The keys a run id has in every flow (or in `flow`), account and region: one Query of by_run_id."""
         self.calls += 1
-        pages = RunItem.by_run_id_index.query(run_id_pk(flow, run_id), limit=limit).page_iter
+        condition = None if flow is None else RunItem.flow == flow
+        pages = RunItem.by_run_id_index.query(run_id_pk(run_id), condition, limit=limit).page_iter
         page = guarded(lambda: _one_page(pages))
         keys = (
-            RunKey(flow, run_id, account=raw["account"]["S"], region=raw["region"]["S"])
+            RunKey(raw["flow"]["S"], run_id, account=raw["account"]["S"], region=raw["region"]["S"])
             for raw in page.get("Items", [])
         )
-        return sorted(keys, key=lambda key: (key.account, key.region))
+        return sorted(keys, key=lambda key: (key.flow, key.account, key.region))
+
+    def job(self, job_id: str) -> JobAttempt | None:
+        """The task attempt a Batch job ran (one GetItem of its lookup item); None for a job never seen."""
+        if not job_id or len(job_id.encode()) > MAX_KEY_BYTES - 8:
+            return None
+        self.calls += 1
+        item = guarded(lambda: _get_job(job_pk(job_id)))
+        if item is None:
+            return None
+        key = TaskKey(
+            item.flow, item.run_id, item.step, item.task_id, account=item.account, region=item.region
+        )
+        return JobAttempt(key, int(item.attempt))
 
     def run_with_tasks(self, key: RunKey) -> tuple[RunState | None, list[TaskState]]:
         """The run and all its tasks: one Query of the run's partition (DynamoDB pages it when large)."""
@@ -505,6 +612,14 @@ def _get_task(pk: str, sk: str) -> TaskItem | None:
     except TaskItem.DoesNotExist:
         return None
     return item if isinstance(item, TaskItem) else None
+
+
+def _get_job(pk: str) -> JobItem | None:
+    try:
+        item = JobItem.get(pk, JOB_SK)
+    except JobItem.DoesNotExist:
+        return None
+    return item if isinstance(item, JobItem) else None
 
 
 def _one_page(pages: Iterator[dict[str, Any]]) -> dict[str, Any]:

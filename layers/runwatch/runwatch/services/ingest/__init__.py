@@ -4,7 +4,7 @@
     batch.py       Batch job state changes and blocked queues -> task and run
     executions.py  Step Functions execution changes -> run; state machine identification and parking
     joins.py       the optimistic join loop (read, join, conditional write, retry on conflict)
-    views.py       derived views updated after a join changed something (the flow entry)
+    views.py       derived views updated after a join changed something (flow entry, job lookup)
     reporting.py   outcomes, counters, log summaries
 
 Callers import the public names from here.
@@ -20,7 +20,7 @@ from runwatch.services.ingest.reporting import (
     NoCounters,
     event_summary,
 )
-from runwatch.services.ingest.views import DerivedView, FlowEntryView
+from runwatch.services.ingest.views import DerivedView, FlowEntryView, JobLookupView
 
 __all__ = [
     "APPLIED",
@@ -32,6 +32,7 @@ __all__ = [
     "FlowEntryView",
     "IngestStore",
     "Ingestor",
+    "JobLookupView",
     "NoCounters",
     "event_summary",
 ]

@@ -20,10 +20,22 @@ from runwatch.services.ingest.batch import BatchPath, QueueIndex
 from runwatch.services.ingest.executions import ExecutionPath, MachineRegistry
 from runwatch.services.ingest.joins import Joins, StateStore
 from runwatch.services.ingest.reporting import Counters, NoCounters
-from runwatch.services.ingest.views import DerivedView, FlowEntryView, FlowIndex, RunTagIndex, RunTagView
+from runwatch.services.ingest.views import (
+    DerivedView,
+    FlowEntryView,
+    FlowIndex,
+    JobIndex,
+    JobLookupView,
+    RunTagIndex,
+    RunTagView,
+    RunUsageView,
+    UsageIndex,
+)
 
 
-class IngestStore(StateStore, FlowIndex, RunTagIndex, QueueIndex, MachineRegistry, Protocol):
+class IngestStore(
+    StateStore, FlowIndex, RunTagIndex, UsageIndex, JobIndex, QueueIndex, MachineRegistry, Protocol
+):
     """What ingest needs of the table (StatusRepository; an in-memory fake in unit tests)."""
 
 
@@ -36,11 +48,18 @@ class Ingestor:
         cache_size: int = 20_000,
         state_machine_prefix: str | None = None,
         run_views: Sequence[DerivedView[RunState]] | None = None,
-        task_views: Sequence[DerivedView[TaskState]] = (),
+        task_views: Sequence[DerivedView[TaskState]] | None = None,
     ) -> None:
-        """`run_views` default to the flow entry and the run's tag items; pass views to choose others."""
+        """`run_views` default to the flow entry, the run's tag items and its usage; `task_views` to the job
+        lookup; pass views to choose others."""
         self.counters = counters or NoCounters()
-        views = (FlowEntryView(repository), RunTagView(repository)) if run_views is None else run_views
+        views = (
+            (FlowEntryView(repository), RunTagView(repository), RunUsageView(repository))
+            if run_views is None
+            else run_views
+        )
+        if task_views is None:
+            task_views = (JobLookupView(repository),)
         self.joins = Joins(repository, run_views=views, task_views=task_views, cache_size=cache_size)
         self.executions = ExecutionPath(
             self.joins,

@@ -2,14 +2,19 @@
 
 A view is told every change a join writes, as the state before (None for a new item) and after, and updates
 its own items from that; it never takes part in the join. The flow entry (each flow's newest run, for the
-flow listing) is one, the run's tag items (runs by tag) another.
+flow listing) is one; the run's tag items (runs by tag) another; the run's compute for listings (the sum of
+its step summaries) a third; the Batch job lookup (which task attempt a job id ran) a fourth, fed by task
+changes.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from runwatch.domain.run_state import RunState
+from runwatch.domain.lookups import new_job_attempts
+from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.domain.usage import UsageTotals
 
 
 class DerivedView[S](Protocol):
@@ -53,3 +58,40 @@ class RunTagView:
 
 def _tag_facts(state: RunState) -> tuple[object, ...]:
     return (state.tags, state.started_at, state.user, state.project, state.branch, state.orchestrator)
+
+
+class JobIndex(Protocol):
+    """runwatch.store.repository.StatusRepository."""
+
+    def record_job(self, job_id: str, task: TaskKey, attempt: int) -> None: ...
+
+
+class JobLookupView:
+    """Each Batch job id points at the task attempt it ran: one put when a job id is new to its task (or, for
+    a Step Functions retry inside the same job, when it runs a later attempt), nothing for other changes."""
+
+    def __init__(self, store: JobIndex) -> None:
+        self.store = store
+
+    def update(self, before: TaskState | None, after: TaskState) -> None:
+        for job_id, attempt in new_job_attempts(before, after):
+            self.store.record_job(job_id, after.key, attempt)
+
+
+class UsageIndex(Protocol):
+    """runwatch.store.repository.StatusRepository."""
+
+    def step_usage(self, key: RunKey) -> UsageTotals: ...
+    def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None: ...
+
+
+class RunUsageView:
+    """After each change of a run (a few per run: first seen, failures, its end), its item gets the sum of
+    its step summaries' compute, so run listings show usage without reading steps. One consistent Query of
+    the run's step items and one update; the run detail sums the step summaries itself, live."""
+
+    def __init__(self, store: UsageIndex) -> None:
+        self.store = store
+
+    def update(self, before: RunState | None, after: RunState) -> None:
+        self.store.record_run_usage(after.key, self.store.step_usage(after.key))
