@@ -83,6 +83,7 @@ GET_PATHS = tuple(
         "/jobs/<j>",
         "/executions/<e>",
         "/search",
+        "/config",
     )
 )
 
