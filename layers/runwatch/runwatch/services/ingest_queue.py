@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -46,29 +45,47 @@ class IngestQueueConsumer:
         self._dead_letters = dead_letters
         self._counters = counters
         self._logger = logger
-        self._processor = BatchProcessor(event_type=EventType.SQS)
-
-    def apply_message(self, body: str, message_id: str) -> str:
-        """Apply one message; raises (for redelivery) only when the failure may pass."""
-        try:
-            return self._ingestor.ingest(body)
-        except RejectedEvent as rejected:
-            self._logger.warning(
-                "event rejected", reason=rejected.reason, message_id=message_id, event_id=rejected.event_id
-            )
-            self._counters.add("events_rejected")
-            self._dead_letters.send(body, rejected.reason)
-            return "rejected"
-
-    def _record_handler(self, record: SQSRecord) -> str:
-        outcome = self.apply_message(record.body, record.message_id)
-        self._logger.debug(
-            "event processed", outcome=outcome, message_id=record.message_id, event=event_summary(record.body)
-        )
-        return outcome
 
     def handle_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-        """Partial batch response: only the failed records are retried."""
-        return process_partial_response(
-            event=event, record_handler=self._record_handler, processor=self._processor, context=context
+        """Apply the batch together (each item written once); only the failed records are retried.
+
+        The answer is SQS's partial batch response (`batchItemFailures`), the shape Powertools' batch
+        utility returns; the batch is applied as a whole here because its events are coalesced per item.
+        """
+        records = [SQSRecord(raw) for raw in event.get("Records", [])]
+        bodies = {record.message_id: record.body for record in records}
+        result = self._ingestor.ingest_batch(list(bodies.items()))
+        failed = set(result.failed)
+        for message_id, rejected in result.rejected.items():
+            if not self._reject(bodies[message_id], message_id, rejected):
+                failed.add(message_id)
+        for message_id, error in result.failed.items():
+            self._logger.warning(
+                "event not applied, to be retried",
+                error=f"{type(error).__name__}: {error}",
+                message_id=message_id,
+                event=event_summary(bodies[message_id]),
+            )
+        for message_id, outcome in result.outcomes.items():
+            self._logger.debug(
+                "event processed",
+                outcome=outcome,
+                message_id=message_id,
+                event=event_summary(bodies[message_id]),
+            )
+        return {
+            "batchItemFailures": [{"itemIdentifier": r.message_id} for r in records if r.message_id in failed]
+        }
+
+    def _reject(self, body: str, message_id: str, rejected: RejectedEvent) -> bool:
+        """Log, count and dead-letter a rejected event; False when the dead-letter queue could not take it."""
+        self._logger.warning(
+            "event rejected", reason=rejected.reason, message_id=message_id, event_id=rejected.event_id
         )
+        self._counters.add("events_rejected")
+        try:
+            self._dead_letters.send(body, rejected.reason)
+        except Exception as exc:  # the record is retried and rejected again
+            self._logger.warning("dead-letter send failed", error=type(exc).__name__, message_id=message_id)
+            return False
+        return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,8 @@ TRANSACTION_CANCELED = "TransactionCanceledException"
 # Cancellation reasons that mean "someone else got there first": re-read and join again.
 _LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict", "None", None}
 STEP_COUNTER_PREFIX = "c_"
+# TransactWriteItems takes 100 items: the tasks of one step and the step's summary.
+MAX_TASKS_PER_TRANSACTION = 99
 _STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 PARKED_TTL_SECONDS = 7 * 86_400
 # A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
@@ -65,6 +67,14 @@ NEGATIVE_VERDICT_TTL_MS = 86_400_000
 
 class Conflict(Exception):
     """A conditional write found the item changed since it was read."""
+
+
+class StaleItems(Conflict):
+    """A write of several tasks lost a race on some of them: `stale` holds their positions in the write."""
+
+    def __init__(self, message: str, stale: frozenset[int]) -> None:
+        super().__init__(message)
+        self.stale = stale
 
 
 class StoreUnavailable(Exception):
@@ -104,6 +114,32 @@ def guarded[R](call: Callable[[], R]) -> R:
         raise StoreUnavailable(
             f"{type(exc).__name__}: {getattr(exc, 'cause_response_code', None) or exc}"
         ) from exc
+
+
+def _step_actions(change: StepChange, expires_at: float) -> list[Action]:
+    """The step item's update for a change: its kind and name, its expiry, and the counters' ADDs."""
+    actions: list[Action] = [
+        Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
+        StepItem.step.set(change.step),
+        StepItem.expires_at.set(expires_at),
+    ]
+    return actions + [Path(STEP_COUNTER_PREFIX + name).add(Value(n)) for name, n in change.deltas.items()]
+
+
+def _stale_positions(transaction: Callable[[], None], tasks: int) -> None:
+    """Run a transaction whose first `tasks` items are task puts; a lost race names those that were stale."""
+    try:
+        transaction()
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        stale = frozenset(
+            i
+            for i, reason in enumerate(reasons[:tasks])
+            if getattr(reason, "code", None) == "ConditionalCheckFailed"
+        )
+        if exc.cause_response_code == TRANSACTION_CANCELED and stale:
+            raise StaleItems(str(exc), stale) from None
+        raise
 
 
 class StatusRepository:
@@ -147,12 +183,7 @@ class StatusRepository:
             return int(item.version)
         self._widen_step_bounds(item.pk, change)
         step = StepItem(item.pk, step_sk(change.step))
-        actions: list[Action] = [
-            Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
-            StepItem.step.set(change.step),
-            StepItem.expires_at.set(item.expires_at),
-        ]
-        actions += [Path(STEP_COUNTER_PREFIX + name).add(Value(n)) for name, n in change.deltas.items()]
+        actions = _step_actions(change, item.expires_at)
 
         def transaction() -> None:
             with TransactWrite(connection=TableItem._get_connection().connection) as write:
@@ -161,6 +192,58 @@ class StatusRepository:
 
         self._write(transaction)
         return int(item.version)
+
+    def load_states(
+        self, tasks: Collection[TaskKey], runs: Collection[RunKey]
+    ) -> tuple[dict[TaskKey, Versioned], dict[RunKey, Versioned]]:
+        """Tasks and runs read together (BatchGetItem, 100 keys a request); missing items are left out."""
+        wanted: dict[tuple[str, str], TaskKey | RunKey] = {}
+        for task in tasks:
+            wanted[
+                (run_pk(task.account, task.region, task.flow, task.run_id), task_sk(task.step, task.task_id))
+            ] = task
+        for run in runs:
+            wanted[(run_pk(run.account, run.region, run.flow, run.run_id), RUN_SK)] = run
+        found_tasks: dict[TaskKey, Versioned] = {}
+        found_runs: dict[RunKey, Versioned] = {}
+        if not wanted:
+            return found_tasks, found_runs
+        for item in guarded(lambda: list(TableItem.batch_get(list(wanted)))):
+            key = wanted.get((item.pk, item.sk))
+            if isinstance(item, TaskItem) and isinstance(key, TaskKey):
+                found_tasks[key] = Versioned(task_from_item(item), int(item.version))
+            elif isinstance(item, RunItem) and isinstance(key, RunKey):
+                found_runs[key] = Versioned(run_from_item(item), int(item.version))
+        return found_tasks, found_runs
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+    ) -> list[int]:
+        """Write tasks of one step, each if its version is still the one given, with their summed change to
+        the step, all in one transaction (at most MAX_TASKS_PER_TRANSACTION). Raises StaleItems naming the
+        tasks whose version moved on; nothing is written then."""
+        if len(writes) == 1:
+            state, version = writes[0]
+            return [self.save_task(state, version, change)]
+        items = [task_to_item(state, version, self.clock(), self.retention_days) for state, version in writes]
+        for item in items:
+            item.quiet = True if self.quiet else None
+        pk = items[0].pk
+        if change is not None:
+            self._widen_step_bounds(pk, change)
+        step_actions = (
+            _step_actions(change, items[0].expires_at) if change is not None and change.deltas else []
+        )
+
+        def transaction() -> None:
+            with TransactWrite(connection=TableItem._get_connection().connection) as write:
+                for item in items:
+                    write.save(item)
+                if step_actions:
+                    write.update(StepItem(pk, step_sk(change.step if change else "")), actions=step_actions)
+
+        self._write(lambda: _stale_positions(transaction, len(items)))
+        return [int(item.version) for item in items]
 
     def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
         """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
