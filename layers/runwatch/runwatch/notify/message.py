@@ -251,11 +251,14 @@ def compose_run(
     now: int,
     excerpt: FailureExcerpt | None = None,
     log_lines: int = 0,
+    failed_tasks: int | None = None,
 ) -> Notification:
     """A run transition: the root cause, its attempt history and how many tasks failed with it.
 
     `excerpt` is what the root cause's log showed (its exception line is told whenever known); the last
     `log_lines` lines of its traceback are told only when asked for, since logs may hold data.
+    `failed_tasks`, when given (from the step summaries), is the count of failed tasks; otherwise `tasks`
+    are all of the run's tasks and are counted.
     """
     failure = run.failure
     root = None
@@ -263,7 +266,8 @@ def compose_run(
         root = next(
             (t for t in tasks if (t.key.step, t.key.task_id) == (failure.step, failure.task_id)), None
         )
-    failed_tasks = sum(1 for t in tasks if t.status in _FAILED_TASK_STATUSES)
+    if failed_tasks is None:
+        failed_tasks = sum(1 for t in tasks if t.status in _FAILED_TASK_STATUSES)
     if failure is not None and failure.step and (root is None or root.status not in _FAILED_TASK_STATUSES):
         failed_tasks += 1  # the root cause itself, when its item lags behind the run's
     attempt = _attempt(root, failure.attempt if failure else None)
