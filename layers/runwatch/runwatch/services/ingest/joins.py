@@ -203,7 +203,7 @@ class Joins:
     def _write_tasks(self, staged: Staged, group: list[Pending[TaskState]]) -> None:
         """Write a step's changed tasks and their summed step change; re-join those that lost a race."""
         for _ in range(MAX_CONFLICT_RETRIES):
-            dirty = [p for p in group if p.base is None or p.state != p.base.state]
+            dirty = self._changed_tasks(group)
             if not dirty:
                 return
             change = combined(c for p in dirty if (c := step_change(p.before, p.state)) is not None)
@@ -229,6 +229,16 @@ class Joins:
                     view.update(pending.written_before, pending.state)
             return
         self._fail_tasks(staged, group, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
+
+    def _changed_tasks(self, group: list[Pending[TaskState]]) -> list[Pending[TaskState]]:
+        """The tasks the batch changed; the others are remembered as read (the next batch need not read them)."""
+        changed = []
+        for pending in group:
+            if pending.base is None or pending.state != pending.base.state:
+                changed.append(pending)
+            else:
+                self._tasks.put(pending.state.key, pending.base)
+        return changed
 
     def _reread_tasks(self, staged: Staged, stale: list[Pending[TaskState]]) -> bool:
         try:
