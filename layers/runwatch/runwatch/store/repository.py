@@ -1,9 +1,11 @@
 """Reads and conditional writes of runwatch's items; DynamoDB errors become two domain errors.
 
-A task's change to its step summary (domain/step_summary.py) is written with the task: the task put
-(conditional on its version) and the step's `ADD` of the counter differences go in one TransactWriteItems,
-so the difference is applied exactly once. The step's bounds are widened by conditional min/max updates
-before it: idempotent, so a retry or a crash between the two repeats them harmlessly.
+A task's change to its step summary (domain/step_summary.py) is written with the task: the task puts
+(each conditional on its version; a batch's tasks of one step together) and the step's `ADD` of the summed
+counter differences go in one TransactWriteItems, so the difference is applied exactly once. The step's
+bounds ride in the same update, conditional on widening the stored ones; when another writer got further,
+they are widened by separate conditional min/max updates instead (idempotent, so a retry repeats them
+harmlessly) and the transaction is tried again without them.
 
 `Conflict`: a conditional write lost a race, or a transaction met another one on the same item (the caller
 re-reads and merges again; never an error to report). `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
@@ -17,7 +19,9 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -126,16 +130,40 @@ def _step_actions(change: StepChange, expires_at: float) -> list[Action]:
     return actions + [Path(STEP_COUNTER_PREFIX + name).add(Value(n)) for name, n in change.deltas.items()]
 
 
-def _stale_positions(transaction: Callable[[], None], tasks: int) -> None:
-    """Run a transaction whose first `tasks` items are task puts; a lost race names those that were stale."""
+def _step_update(
+    change: StepChange, expires_at: float, bounds: list[tuple[NumberAttribute, int, bool]]
+) -> tuple[list[Action], Condition | None]:
+    """The step's update in a task transaction: the counters' ADDs and the bounds it widens, each of those
+    conditional on being wider than the stored one."""
+    actions = _step_actions(change, expires_at)
+    condition: Condition | None = None
+    for attribute, value, lower in bounds:
+        actions.append(attribute.set(value))
+        wider = _wider(attribute, value, lower)
+        condition = wider if condition is None else condition & wider
+    return actions, condition
+
+
+def _wider(attribute: NumberAttribute, value: int, lower: bool) -> Condition:
+    """The stored bound is missing or narrower than `value`."""
+    narrower: Condition = attribute > value if lower else attribute < value
+    either: Condition = attribute.does_not_exist() | narrower
+    return either
+
+
+def _run_identity(state: TaskState) -> tuple[str, str, str, str]:
+    key = state.key
+    return key.account, key.region, key.flow, key.run_id
+
+
+def _stale_positions(transaction: Callable[[], None]) -> None:
+    """Run a transaction; a lost race names the positions of the items whose condition failed."""
     try:
         transaction()
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
         stale = frozenset(
-            i
-            for i, reason in enumerate(reasons[:tasks])
-            if getattr(reason, "code", None) == "ConditionalCheckFailed"
+            i for i, reason in enumerate(reasons) if getattr(reason, "code", None) == "ConditionalCheckFailed"
         )
         if exc.cause_response_code == TRANSACTION_CANCELED and stale:
             raise StaleItems(str(exc), stale) from None
@@ -174,24 +202,7 @@ class StatusRepository:
 
     def save_task(self, state: TaskState, version: int | None, change: StepChange | None = None) -> int:
         """Write the task if its version is still `version`, with its change to the step's summary."""
-        item = task_to_item(state, version, self.clock(), self.retention_days)
-        item.quiet = True if self.quiet else None
-        if change is None or not change.deltas:
-            if change is not None:
-                self._widen_step_bounds(item.pk, change)
-            self._write(item.save)
-            return int(item.version)
-        self._widen_step_bounds(item.pk, change)
-        step = StepItem(item.pk, step_sk(change.step))
-        actions = _step_actions(change, item.expires_at)
-
-        def transaction() -> None:
-            with TransactWrite(connection=TableItem._get_connection().connection) as write:
-                write.save(item)
-                write.update(step, actions=actions)
-
-        self._write(transaction)
-        return int(item.version)
+        return self.save_tasks([(state, version)], change)[0]
 
     def load_states(
         self, tasks: Collection[TaskKey], runs: Collection[RunKey]
@@ -221,58 +232,91 @@ class StatusRepository:
     ) -> list[int]:
         """Write tasks of one step, each if its version is still the one given, with their summed change to
         the step, all in one transaction (at most MAX_TASKS_PER_TRANSACTION). Raises StaleItems naming the
-        tasks whose version moved on; nothing is written then."""
-        if len(writes) == 1:
-            state, version = writes[0]
-            return [self.save_task(state, version, change)]
+        tasks whose version moved on (nothing is written then), or Conflict for a plain put that lost.
+
+        The bounds the change widens ride in the step's update, conditional on being wider than the stored
+        ones; when another writer widened one further (the step's condition fails), they are widened by
+        separate conditional updates instead (each a no-op once passed) and the write is tried once more.
+        """
+        pk = run_pk(*_run_identity(writes[0][0]))
+        bounds = self._unknown_bounds(pk, change)
+        try:
+            return self._save_with_step(writes, change, bounds)
+        except StaleItems as lost:
+            if len(writes) not in lost.stale:
+                raise
+        assert change is not None  # the step's condition is there only for bounds
+        self._widen_step_bounds(pk, change)
+        return self._save_with_step(writes, change, [])
+
+    def _save_with_step(
+        self,
+        writes: Sequence[tuple[TaskState, int | None]],
+        change: StepChange | None,
+        bounds: list[tuple[NumberAttribute, int, bool]],
+    ) -> list[int]:
         items = [task_to_item(state, version, self.clock(), self.retention_days) for state, version in writes]
         for item in items:
             item.quiet = True if self.quiet else None
+        if change is None or (not change.deltas and not bounds):
+            if len(items) == 1:
+                self._write(items[0].save)
+                return [int(items[0].version)]
+            step_update = None
+        else:
+            step_update = _step_update(change, items[0].expires_at, bounds)
         pk = items[0].pk
-        if change is not None:
-            self._widen_step_bounds(pk, change)
-        step_actions = (
-            _step_actions(change, items[0].expires_at) if change is not None and change.deltas else []
-        )
 
         def transaction() -> None:
             with TransactWrite(connection=TableItem._get_connection().connection) as write:
                 for item in items:
                     write.save(item)
-                if step_actions:
-                    write.update(StepItem(pk, step_sk(change.step if change else "")), actions=step_actions)
+                if step_update is not None and change is not None:
+                    write.update(
+                        StepItem(pk, step_sk(change.step)), actions=step_update[0], condition=step_update[1]
+                    )
 
-        self._write(lambda: _stale_positions(transaction, len(items)))
+        self._write(lambda: _stale_positions(transaction))
+        if change is not None:
+            for attribute, value, _ in bounds:
+                self._known_bounds[(pk, change.step, attribute.attr_name)] = value
         return [int(item.version) for item in items]
 
-    def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
-        """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
-        step = StepItem(pk, step_sk(change.step))
+    def _unknown_bounds(self, pk: str, change: StepChange | None) -> list[tuple[NumberAttribute, int, bool]]:
+        """The step's bounds this change may widen: (attribute, value, is a lower bound), less those known
+        to be stored already at least as wide."""
+        if change is None:
+            return []
+        if len(self._known_bounds) > 100_000:
+            self._known_bounds.clear()
         wanted = (
             (StepItem.first_created_at, change.bounds.first_created_at, True),
             (StepItem.earliest_start, change.bounds.earliest_start, True),
             (StepItem.latest_stop, change.bounds.latest_stop, False),
         )
-        if len(self._known_bounds) > 100_000:
-            self._known_bounds.clear()
+        found = []
         for attribute, value, lower in wanted:
-            known_key = (pk, change.step, attribute.attr_name)
-            known = self._known_bounds.get(known_key)
+            known = self._known_bounds.get((pk, change.step, attribute.attr_name))
             if value is None or (known is not None and (known <= value if lower else known >= value)):
                 continue
-            better = attribute > value if lower else attribute < value
+            found.append((attribute, value, lower))
+        return found
+
+    def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
+        """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
+        step = StepItem(pk, step_sk(change.step))
+        for attribute, value, lower in self._unknown_bounds(pk, change):
             actions = [
                 Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
                 StepItem.step.set(change.step),
                 attribute.set(value),
             ]
+            condition = _wider(attribute, value, lower)
             with contextlib.suppress(Conflict):  # the step already holds a wider bound
                 self._write(
-                    lambda a=actions, b=better, at=attribute: step.update(  # type: ignore[misc]
-                        actions=a, condition=at.does_not_exist() | b
-                    )
+                    lambda a=actions, c=condition: step.update(actions=a, condition=c)  # type: ignore[misc]
                 )
-            self._known_bounds[known_key] = value  # written now, or the step already held a wider one
+            self._known_bounds[(pk, change.step, attribute.attr_name)] = value  # written, or a wider one held
 
     def load_run(self, key: RunKey) -> Versioned | None:
         item = guarded(lambda: _get(RunItem, run_pk(key.account, key.region, key.flow, key.run_id), RUN_SK))
