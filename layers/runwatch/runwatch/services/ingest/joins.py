@@ -17,6 +17,8 @@ are told. Lost races are counted (`conflicts`) so the benchmark can report them 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
@@ -36,6 +38,7 @@ from runwatch.store.repository import (
 )
 
 MAX_CONFLICT_RETRIES = 8
+BACKOFF_SECONDS = 0.05  # the longest random wait after a transaction met another one
 
 
 class StateStore(Protocol):
@@ -61,8 +64,10 @@ class Joins:
         run_views: Sequence[DerivedView[RunState]] = (),
         task_views: Sequence[DerivedView[TaskState]] = (),
         cache_size: int = 20_000,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
+        self.pause = pause
         self.run_views = tuple(run_views)
         self.task_views = tuple(task_views)
         self._tasks: LRU[TaskKey, Versioned] = LRU(cache_size)
@@ -215,7 +220,10 @@ class Joins:
                     return
                 continue
             except Conflict:
+                # Another transaction held one of the items (the step's summary, for concurrent consumers of
+                # one step): wait a random moment so that they do not meet again, then join afresh.
                 self.conflicts += 1
+                self.pause(random.uniform(0, BACKOFF_SECONDS))
                 if not self._reread_tasks(staged, dirty):
                     return
                 continue
