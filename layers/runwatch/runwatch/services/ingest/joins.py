@@ -38,7 +38,11 @@ from runwatch.store.repository import (
 )
 
 MAX_CONFLICT_RETRIES = 8
-BACKOFF_SECONDS = 0.05  # the longest random wait after a transaction met another one
+# The longest random wait after a lost race, doubling with each one: consumers of one step fall out of step.
+BACKOFF_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 1.0
+# A step's tasks of a batch are one transaction that every consumer of that step meets: more patience.
+MAX_GROUP_RETRIES = 20
 
 
 class StateStore(Protocol):
@@ -207,7 +211,7 @@ class Joins:
 
     def _write_tasks(self, staged: Staged, group: list[Pending[TaskState]]) -> None:
         """Write a step's changed tasks and their summed step change; re-join those that lost a race."""
-        for _ in range(MAX_CONFLICT_RETRIES):
+        for attempt in range(MAX_GROUP_RETRIES):
             dirty = self._changed_tasks(group)
             if not dirty:
                 return
@@ -216,14 +220,15 @@ class Joins:
                 versions = self.store.save_tasks([(p.state, p.version) for p in dirty], change)
             except StaleItems as lost:
                 self.conflicts += 1
+                self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)))
                 if not self._reread_tasks(staged, [dirty[i] for i in lost.stale]):
                     return
                 continue
             except Conflict:
                 # Another transaction held one of the items (the step's summary, for concurrent consumers of
-                # one step): wait a random moment so that they do not meet again, then join afresh.
+                # one step): wait a random, growing moment so that they do not meet again, then join afresh.
                 self.conflicts += 1
-                self.pause(random.uniform(0, BACKOFF_SECONDS))
+                self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)))
                 if not self._reread_tasks(staged, dirty):
                     return
                 continue
@@ -236,7 +241,7 @@ class Joins:
                 for view in self.task_views:
                     view.update(pending.written_before, pending.state)
             return
-        self._fail_tasks(staged, group, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
+        self._fail_tasks(staged, group, StoreUnavailable(f"gave up after {MAX_GROUP_RETRIES} conflicts"))
 
     def _changed_tasks(self, group: list[Pending[TaskState]]) -> list[Pending[TaskState]]:
         """The tasks the batch changed; the others are remembered as read (the next batch need not read them)."""
