@@ -19,7 +19,7 @@ EVENTBRIDGE_USD_PER_MILLION_AWS_SERVICE_EVENTS = 0.0
 
 # template.yaml: the ingest function's MemorySize (Globals) and its queue event source's BatchSize.
 INGEST_MEMORY_MB = 256
-INGEST_BATCH_SIZE = 10
+INGEST_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ the integration tests run the same scenarios against the real engine.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -13,7 +14,7 @@ from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange, StepSummary
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.domain.usage import UsageTotals, total
-from runwatch.store.repository import Conflict, Versioned
+from runwatch.store.repository import Conflict, StaleItems, Versioned
 from runwatch.store.run_tags import tag_entries
 
 
@@ -29,6 +30,7 @@ class MemoryStore:
     run_tags: dict[tuple[str, str], RunKey] = field(default_factory=dict)
     jobs: dict[str, tuple[TaskKey, int]] = field(default_factory=dict)
     write_requests: int = 0
+    batch_reads: int = 0
 
     def _save(self, table: dict[Any, Versioned], key: Any, state: Any, version: int | None) -> int:
         self.write_requests += 1
@@ -49,6 +51,40 @@ class MemoryStore:
             key = (state.key.flow, state.key.run_id, change.step)
             self.steps[key] = self.steps.get(key, StepSummary(change.step)).applied(change)
         return new_version
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+    ) -> list[int]:
+        """Several tasks of one step and their summed change, all or nothing, like the store's transaction."""
+        self.write_requests += 1
+        stale = frozenset(
+            i for i, (state, version) in enumerate(writes) if self._version(self.tasks, state.key) != version
+        )
+        if stale:
+            raise StaleItems(f"{len(stale)} stale", stale)
+        versions = []
+        for state, version in writes:
+            self.tasks[state.key] = Versioned(state, (version or 0) + 1)
+            versions.append((version or 0) + 1)
+        if change is not None:
+            first = writes[0][0].key
+            key = (first.flow, first.run_id, change.step)
+            self.steps[key] = self.steps.get(key, StepSummary(change.step)).applied(change)
+        return versions
+
+    def load_states(
+        self, tasks: Collection[TaskKey], runs: Collection[RunKey]
+    ) -> tuple[dict[TaskKey, Versioned], dict[RunKey, Versioned]]:
+        self.batch_reads += 1
+        return (
+            {k: self.tasks[k] for k in tasks if k in self.tasks},
+            {k: self.runs[k] for k in runs if k in self.runs},
+        )
+
+    @staticmethod
+    def _version(table: dict[Any, Versioned], key: Any) -> int | None:
+        current = table.get(key)
+        return current.version if current else None
 
     def step_summaries(self, key: RunKey) -> list[StepSummary]:
         return [summary for (flow, run_id, _), summary in self.steps.items() if (flow, run_id) == key]

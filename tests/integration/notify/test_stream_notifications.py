@@ -14,13 +14,14 @@ import pytest
 
 from runwatch.domain.alerts import Alert, alert_marker
 from runwatch.domain.run_state import RunKey
+from runwatch.domain.task_state import TaskState
 from runwatch.notify.rules import RulesError
 from runwatch.notify.slack_blocks import check_limits
 from runwatch.notify.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, verify
 from runwatch.services.ingest import Ingestor
 from runwatch.services.notify import Notifier
 from runwatch.settings import NotifierSettings
-from runwatch.store.repository import StatusRepository
+from runwatch.store.repository import StatusRepository, Versioned
 from runwatch.wiring import build_local_notifier
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.receiver import Receiver
@@ -47,6 +48,28 @@ def _notifier(receiver: Receiver, sleeps: list[float], slack: bool = True, **env
     )
 
 
+class NoFullRunReads(StatusRepository):
+    """Refuses to read all of a run's tasks: a failed run's message must not need that (10,000 items)."""
+
+    def run_with_tasks(self, key: RunKey) -> tuple[Versioned | None, list[TaskState]]:
+        raise AssertionError(f"read every task of {key}")
+
+
+def _bounded(notifier: Notifier) -> Notifier:
+    """The same notifier reading the table through NoFullRunReads."""
+    return Notifier(
+        NoFullRunReads(),
+        notifier.channels.values(),
+        notifier.rules,
+        links=notifier.links,
+        clock=notifier.clock,
+        send_budget=notifier.send_budget,
+        max_age_minutes=notifier.max_age_ms // 60_000,
+        failure_logs=notifier.failure_logs,
+        log_lines=notifier.log_lines,
+    )
+
+
 def _ingest(repository: StatusRepository, spec: RunSpec) -> None:
     ingestor = Ingestor(repository)
     for event in simulate_run(spec):
@@ -60,7 +83,7 @@ def test_a_failing_200_task_foreach_sends_exactly_one_message_per_channel(
     spec.outcomes = {"train": {17: ["user_code"]}}
     _ingest(repository, spec)
     records = stream.read()
-    notifier = _notifier(receiver, sleeps)
+    notifier = _bounded(_notifier(receiver, sleeps))
 
     failures = notifier.handle_stream_records(records)
 

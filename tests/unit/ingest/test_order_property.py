@@ -127,3 +127,25 @@ def test_two_consumers_with_stale_caches_end_in_the_in_order_state(
         consumers[turns[i % len(turns)]].ingest(event)
     assert snapshot(store) == snapshot(replay(in_order))
     assert store.steps == recounted_steps(store)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_streams(), st.lists(st.integers(1, 12), min_size=1), st.lists(st.booleans(), min_size=1))
+def test_batches_applied_by_two_consumers_end_in_the_in_order_state(
+    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]], sizes: list[int], turns: list[bool]
+) -> None:
+    """Events coalesced per batch (each item written once per batch) by two consumers with stale caches."""
+    in_order, delivered = streams
+    store = MemoryStore()
+    consumers = (Ingestor(store), Ingestor(store))
+    first = 0
+    for turn in range(len(delivered)):
+        if first >= len(delivered):
+            break
+        size = sizes[turn % len(sizes)]
+        batch = [(f"m-{first + i}", event) for i, event in enumerate(delivered[first : first + size])]
+        result = consumers[turns[turn % len(turns)]].ingest_batch(batch)
+        assert not result.failed and not result.rejected
+        first += size
+    assert snapshot(store) == snapshot(replay(in_order))
+    assert store.steps == recounted_steps(store)

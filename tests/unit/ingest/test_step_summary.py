@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from runwatch.domain.step_summary import (
     RELATIVE_ERROR,
     Bounds,
+    StepChange,
     StepSummary,
     bucket_value,
+    combined,
     duration_bucket,
     recount,
     step_change,
@@ -80,3 +82,29 @@ def test_the_summary_reads_counts_bounds_and_percentiles() -> None:
 
 def test_an_empty_step_has_no_durations() -> None:
     assert StepSummary("train").duration_quantile(0.5) is None
+
+
+def test_changes_of_one_step_combine_into_their_sum_and_widest_bounds() -> None:
+    first = StepChange("train", {"status:running": 1, "attempts": 1}, Bounds(10, 20, None))
+    second = StepChange("train", {"status:running": -1, "status:succeeded": 1}, Bounds(5, 30, 90))
+    third = StepChange("train", {"status:succeeded": 1, "attempts": 1}, Bounds())
+
+    total = combined([first, second, third])
+
+    # running +1 -1 cancels out and is dropped; the bounds are the earliest and the latest seen
+    assert total == StepChange("train", {"attempts": 2, "status:succeeded": 2}, Bounds(5, 20, 90))
+    assert combined([]) is None
+    assert combined([first]) == first
+
+
+def test_combining_applies_like_applying_each_change() -> None:
+    changes = [
+        StepChange("train", {"status:pending": 1}, Bounds(1, None, None)),
+        StepChange("train", {"status:pending": -1, "status:failed": 1, "bucket:3": 1}, Bounds(None, 2, 9)),
+    ]
+    one_by_one = StepSummary("train")
+    for change in changes:
+        one_by_one = one_by_one.applied(change)
+    total = combined(changes)
+    assert total is not None
+    assert StepSummary("train").applied(total) == one_by_one

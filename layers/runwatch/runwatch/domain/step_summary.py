@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.usage import UsageTotals, usage_counters
@@ -113,6 +114,40 @@ class StepChange:
     @property
     def is_empty(self) -> bool:
         return not self.deltas and self.bounds == Bounds()
+
+
+def combined(changes: Iterable[StepChange]) -> StepChange | None:
+    """Several tasks' changes to one step as one: their differences summed and their bounds widened.
+
+    Field by field and generic, so a field added to StepChange merges without a change here: mappings add
+    per name (zeros dropped), numbers add, Bounds widen, the step name stays.
+    """
+    result: StepChange | None = None
+    for change in changes:
+        result = change if result is None else _sum_changes(result, change)
+    return result
+
+
+def _sum_changes(a: StepChange, b: StepChange) -> StepChange:
+    merged: dict[str, object] = {}
+    for item in fields(StepChange):
+        left, right = getattr(a, item.name), getattr(b, item.name)
+        merged[item.name] = _sum_field(left, right)
+    return StepChange(**merged)  # type: ignore[arg-type]
+
+
+def _sum_field(left: object, right: object) -> object:
+    if isinstance(left, Bounds) and isinstance(right, Bounds):
+        return left.widen(right)
+    if isinstance(left, Mapping) and isinstance(right, Mapping):
+        total: dict[str, Any] = {}
+        for part in (left, right):
+            for name, value in part.items():
+                total[name] = total.get(name, 0) + value
+        return {name: value for name, value in sorted(total.items()) if value}
+    if isinstance(left, int | float) and isinstance(right, int | float) and not isinstance(left, bool):
+        return left + right
+    return left if left is not None else right  # identity fields (the step): equal on both sides
 
 
 def step_change(before: TaskState | None, after: TaskState) -> StepChange | None:

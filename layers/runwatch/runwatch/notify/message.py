@@ -256,12 +256,15 @@ def compose_run(
     excerpt: FailureExcerpt | None = None,
     log_lines: int = 0,
     prices: Prices | None = None,
+    failed_tasks: int | None = None,
 ) -> Notification:
     """A run transition: the root cause, its attempt history, how many tasks failed with it, and the compute
     its tasks used (priced with `prices` when given).
 
     `excerpt` is what the root cause's log showed (its exception line is told whenever known); the last
     `log_lines` lines of its traceback are told only when asked for, since logs may hold data.
+    `failed_tasks`, when given (from the step summaries), is the count of failed tasks; otherwise `tasks`
+    are all of the run's tasks and are counted.
     """
     failure = run.failure
     root = None
@@ -269,7 +272,8 @@ def compose_run(
         root = next(
             (t for t in tasks if (t.key.step, t.key.task_id) == (failure.step, failure.task_id)), None
         )
-    failed_tasks = sum(1 for t in tasks if t.status in _FAILED_TASK_STATUSES)
+    if failed_tasks is None:
+        failed_tasks = sum(1 for t in tasks if t.status in _FAILED_TASK_STATUSES)
     if failure is not None and failure.step and (root is None or root.status not in _FAILED_TASK_STATUSES):
         failed_tasks += 1  # the root cause itself, when its item lags behind the run's
     attempt = _attempt(root, failure.attempt if failure else None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from runwatch.events.envelope import RejectedEvent
-from runwatch.partial_batch import PartialBatchResponse, Record, partial_batch_response, sqs_message_id
+from runwatch.partial_batch import PartialBatchResponse, records_of, sqs_message_id
 from runwatch.services.ingest import Counters, Ingestor, event_summary
 
 if TYPE_CHECKING:
@@ -46,26 +46,48 @@ class IngestQueueConsumer:
         self._counters = counters
         self._logger = logger
 
-    def apply_message(self, body: str, message_id: str) -> str:
-        """Apply one message; raises (for redelivery) only when the failure may pass."""
-        try:
-            return self._ingestor.ingest(body)
-        except RejectedEvent as rejected:
-            self._logger.warning(
-                "event rejected", reason=rejected.reason, message_id=message_id, event_id=rejected.event_id
-            )
-            self._counters.add("events_rejected")
-            self._dead_letters.send(body, rejected.reason)
-            return "rejected"
-
-    def _record_handler(self, record: Record) -> str:
-        body, message_id = record["body"], sqs_message_id(record)
-        outcome = self.apply_message(body, message_id)
-        self._logger.debug(
-            "event processed", outcome=outcome, message_id=message_id, event=event_summary(body)
-        )
-        return outcome
-
     def handle_batch(self, event: dict[str, Any], context: Any) -> PartialBatchResponse:
-        """Partial batch response: only the failed records are retried."""
-        return partial_batch_response(event, self._record_handler, sqs_message_id, self._logger)
+        """Apply the batch together (each item written once); only the failed records are retried.
+
+        The answer is SQS's partial batch response (`batchItemFailures`); the batch is applied as a whole
+        (not record by record, as runwatch.partial_batch does) because its events are coalesced per item.
+        """
+        records = records_of(event)
+        bodies = {sqs_message_id(record): str(record["body"]) for record in records}
+        result = self._ingestor.ingest_batch(list(bodies.items()))
+        failed = set(result.failed)
+        for message_id, rejected in result.rejected.items():
+            if not self._reject(bodies[message_id], message_id, rejected):
+                failed.add(message_id)
+        for message_id, error in result.failed.items():
+            self._logger.warning(
+                "event not applied, to be retried",
+                error=f"{type(error).__name__}: {error}",
+                message_id=message_id,
+                event=event_summary(bodies[message_id]),
+            )
+        for message_id, outcome in result.outcomes.items():
+            self._logger.debug(
+                "event processed",
+                outcome=outcome,
+                message_id=message_id,
+                event=event_summary(bodies[message_id]),
+            )
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": message_id} for message_id in bodies if message_id in failed
+            ]
+        }
+
+    def _reject(self, body: str, message_id: str, rejected: RejectedEvent) -> bool:
+        """Log, count and dead-letter a rejected event; False when the dead-letter queue could not take it."""
+        self._logger.warning(
+            "event rejected", reason=rejected.reason, message_id=message_id, event_id=rejected.event_id
+        )
+        self._counters.add("events_rejected")
+        try:
+            self._dead_letters.send(body, rejected.reason)
+        except Exception as exc:  # the record is retried and rejected again
+            self._logger.warning("dead-letter send failed", error=type(exc).__name__, message_id=message_id)
+            return False
+        return True

@@ -42,9 +42,12 @@ from runwatch.notify.message import Notification, compose_alert, compose_retry, 
 from runwatch.notify.secrets import SecretUnavailable
 from runwatch.observability import logger
 from runwatch.store.repository import StatusRepository
+from runwatch.store.run_queries import RunReader
 from runwatch.store.stream import StreamChange, UndecodableRecord, decode_record, sequence_number
 
 NOTIFY_MARKER_KIND: Final = "notify"
+# The task statuses a failed run's message counts as failed with it.
+FAILED_STATUSES: Final = ("failed", "killed")
 # Given a task and an attempt number: what that attempt's log shows (services/attempt_logs.py).
 ExcerptReader = Callable[[TaskState, int], FailureExcerpt | None]
 NOTIFY_MARKER_TTL_DAYS: Final = 30
@@ -108,8 +111,10 @@ class Notifier:
         failure_logs: ExcerptReader | None = None,
         log_lines: int = 0,
         prices: Prices | None = None,
+        steps: RunReader | None = None,
     ) -> None:
         self.repo = repository
+        self.steps = steps or RunReader()
         self.channels = {channel.name: channel for channel in channels}
         self.rules = rules
         self.links = links or LinkBuilder()
@@ -179,9 +184,11 @@ class Notifier:
         key = run_transition_key(notification_type, run.execution.redrive_count if run.execution else 0)
 
         def compose() -> Notification:
-            # One Query of the run partition: the root cause's attempts and how many tasks failed.
-            # The status comes from the stream image, the transition being told, even if the run moved on.
-            _, tasks = self.repo.run_with_tasks(run.key)
+            # Bounded whatever the run's size: the step summaries count the failed tasks (one Query of the
+            # run's `STEP#` items) and the root cause's task is one GetItem. The status comes from the stream
+            # image, the transition being told, even if the run moved on.
+            failed_tasks, root = self._failure_context(run)
+            tasks = [root] if root is not None else []
             excerpt = self._excerpt(run, tasks)
             return compose_run(
                 key,
@@ -192,7 +199,8 @@ class Notifier:
                 self.clock(),
                 excerpt,
                 self.log_lines,
-                self.prices,
+                prices=self.prices,
+                failed_tasks=failed_tasks,
             )
 
         failure = run.failure
@@ -246,6 +254,20 @@ class Notifier:
         key = marker.what
         compose = partial(compose_alert, key, alert, run, task, self.links)
         return [_Due(key, run.key, _subject(alert.type, run, None), compose, alert.occurred_at or None)]
+
+    def _failure_context(self, run: RunState) -> tuple[int, TaskState | None]:
+        """How many of the run's tasks failed or were killed, and the root cause's task (when known)."""
+        _, steps = self.steps.run_with_steps(run.key)
+        failed = sum(summary.task_counts.get(status, 0) for summary in steps for status in FAILED_STATUSES)
+        failure = run.failure
+        if failure is None or not failure.step or not failure.task_id:
+            return failed, None
+        key = run.key
+        task_key = TaskKey(
+            key.flow, key.run_id, failure.step, failure.task_id, account=key.account, region=key.region
+        )
+        loaded = self.repo.load_task(task_key)
+        return failed, loaded.state if loaded else None
 
     def _excerpt(self, run: RunState, tasks: Iterable[TaskState]) -> FailureExcerpt | None:
         """What the root cause's log shows, read when the exception line is not known yet or log lines

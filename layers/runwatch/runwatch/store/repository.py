@@ -1,9 +1,11 @@
 """Reads and conditional writes of runwatch's items; DynamoDB errors become two domain errors.
 
-A task's change to its step summary (domain/step_summary.py) is written with the task: the task put
-(conditional on its version) and the step's `ADD` of the counter differences go in one TransactWriteItems,
-so the difference is applied exactly once. The step's bounds are widened by conditional min/max updates
-before it: idempotent, so a retry or a crash between the two repeats them harmlessly.
+A task's change to its step summary (domain/step_summary.py) is written with the task: the task puts
+(each conditional on its version; a batch's tasks of one step together) and the step's `ADD` of the summed
+counter differences go in one TransactWriteItems, so the difference is applied exactly once. The step's
+bounds ride in the same update, conditional on widening the stored ones; when another writer got further,
+they are widened by separate conditional min/max updates instead (idempotent, so a retry repeats them
+harmlessly) and the transaction is tried again without them.
 
 `Conflict`: a conditional write lost a race, or a transaction met another one on the same item (the caller
 re-reads and merges again; never an error to report). `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
@@ -14,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -73,6 +77,8 @@ TRANSACTION_CANCELED = "TransactionCanceledException"
 # Cancellation reasons that mean "someone else got there first": re-read and join again.
 _LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict", "None", None}
 STEP_COUNTER_PREFIX = "c_"
+# TransactWriteItems takes 100 items: the tasks of one step and the step's summary.
+MAX_TASKS_PER_TRANSACTION = 99
 _STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 PARKED_TTL_SECONDS = 7 * 86_400
 # A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
@@ -81,6 +87,14 @@ NEGATIVE_VERDICT_TTL_MS = 86_400_000
 
 class Conflict(Exception):
     """A conditional write found the item changed since it was read."""
+
+
+class StaleItems(Conflict):
+    """A write of several tasks lost a race on some of them: `stale` holds their positions in the write."""
+
+    def __init__(self, message: str, stale: frozenset[int]) -> None:
+        super().__init__(message)
+        self.stale = stale
 
 
 class StoreUnavailable(Exception):
@@ -122,6 +136,56 @@ def guarded[R](call: Callable[[], R]) -> R:
         ) from exc
 
 
+def _step_actions(change: StepChange, expires_at: float) -> list[Action]:
+    """The step item's update for a change: its kind and name, its expiry, and the counters' ADDs."""
+    actions: list[Action] = [
+        Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
+        StepItem.step.set(change.step),
+        StepItem.expires_at.set(expires_at),
+    ]
+    return actions + [Path(STEP_COUNTER_PREFIX + name).add(Value(n)) for name, n in change.deltas.items()]
+
+
+def _step_update(
+    change: StepChange, expires_at: float, bounds: list[tuple[NumberAttribute, int, bool]]
+) -> tuple[list[Action], Condition | None]:
+    """The step's update in a task transaction: the counters' ADDs and the bounds it widens, each of those
+    conditional on being wider than the stored one."""
+    actions = _step_actions(change, expires_at)
+    condition: Condition | None = None
+    for attribute, value, lower in bounds:
+        actions.append(attribute.set(value))
+        wider = _wider(attribute, value, lower)
+        condition = wider if condition is None else condition & wider
+    return actions, condition
+
+
+def _wider(attribute: NumberAttribute, value: int, lower: bool) -> Condition:
+    """The stored bound is missing or narrower than `value`."""
+    narrower: Condition = attribute > value if lower else attribute < value
+    either: Condition = attribute.does_not_exist() | narrower
+    return either
+
+
+def _run_identity(state: TaskState) -> tuple[str, str, str, str]:
+    key = state.key
+    return key.account, key.region, key.flow, key.run_id
+
+
+def _stale_positions(transaction: Callable[[], None]) -> None:
+    """Run a transaction; a lost race names the positions of the items whose condition failed."""
+    try:
+        transaction()
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        stale = frozenset(
+            i for i, reason in enumerate(reasons) if getattr(reason, "code", None) == "ConditionalCheckFailed"
+        )
+        if exc.cause_response_code == TRANSACTION_CANCELED and stale:
+            raise StaleItems(str(exc), stale) from None
+        raise
+
+
 class StatusRepository:
     def __init__(
         self, retention_days: int = 90, clock: Callable[[], int] = _now_ms, quiet: bool = False
@@ -154,58 +218,121 @@ class StatusRepository:
 
     def save_task(self, state: TaskState, version: int | None, change: StepChange | None = None) -> int:
         """Write the task if its version is still `version`, with its change to the step's summary."""
-        item = task_to_item(state, version, self.clock(), self.retention_days)
-        item.quiet = True if self.quiet else None
-        if change is None or not change.deltas:
-            if change is not None:
-                self._widen_step_bounds(item.pk, change)
-            self._write(item.save)
-            return int(item.version)
-        self._widen_step_bounds(item.pk, change)
-        step = StepItem(item.pk, step_sk(change.step))
-        actions: list[Action] = [
-            Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
-            StepItem.step.set(change.step),
-            StepItem.expires_at.set(item.expires_at),
-        ]
-        actions += [Path(STEP_COUNTER_PREFIX + name).add(Value(n)) for name, n in change.deltas.items()]
+        return self.save_tasks([(state, version)], change)[0]
+
+    def load_states(
+        self, tasks: Collection[TaskKey], runs: Collection[RunKey]
+    ) -> tuple[dict[TaskKey, Versioned], dict[RunKey, Versioned]]:
+        """Tasks and runs read together (BatchGetItem, 100 keys a request); missing items are left out."""
+        wanted: dict[tuple[str, str], TaskKey | RunKey] = {}
+        for task in tasks:
+            wanted[
+                (run_pk(task.account, task.region, task.flow, task.run_id), task_sk(task.step, task.task_id))
+            ] = task
+        for run in runs:
+            wanted[(run_pk(run.account, run.region, run.flow, run.run_id), RUN_SK)] = run
+        found_tasks: dict[TaskKey, Versioned] = {}
+        found_runs: dict[RunKey, Versioned] = {}
+        if not wanted:
+            return found_tasks, found_runs
+        for item in guarded(lambda: list(TableItem.batch_get(list(wanted)))):
+            key = wanted.get((item.pk, item.sk))
+            if isinstance(item, TaskItem) and isinstance(key, TaskKey):
+                found_tasks[key] = Versioned(task_from_item(item), int(item.version))
+            elif isinstance(item, RunItem) and isinstance(key, RunKey):
+                found_runs[key] = Versioned(run_from_item(item), int(item.version))
+        return found_tasks, found_runs
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+    ) -> list[int]:
+        """Write tasks of one step, each if its version is still the one given, with their summed change to
+        the step, all in one transaction (at most MAX_TASKS_PER_TRANSACTION). Raises StaleItems naming the
+        tasks whose version moved on (nothing is written then), or Conflict for a plain put that lost.
+
+        The bounds the change widens ride in the step's update, conditional on being wider than the stored
+        ones; when another writer widened one further (the step's condition fails), they are widened by
+        separate conditional updates instead (each a no-op once passed) and the write is tried once more.
+        """
+        pk = run_pk(*_run_identity(writes[0][0]))
+        bounds = self._unknown_bounds(pk, change)
+        try:
+            return self._save_with_step(writes, change, bounds)
+        except StaleItems as lost:
+            if len(writes) not in lost.stale:
+                raise
+        assert change is not None  # the step's condition is there only for bounds
+        self._widen_step_bounds(pk, change)
+        return self._save_with_step(writes, change, [])
+
+    def _save_with_step(
+        self,
+        writes: Sequence[tuple[TaskState, int | None]],
+        change: StepChange | None,
+        bounds: list[tuple[NumberAttribute, int, bool]],
+    ) -> list[int]:
+        items = [task_to_item(state, version, self.clock(), self.retention_days) for state, version in writes]
+        for item in items:
+            item.quiet = True if self.quiet else None
+        if change is None or (not change.deltas and not bounds):
+            if len(items) == 1:
+                self._write(items[0].save)
+                return [int(items[0].version)]
+            step_update = None
+        else:
+            step_update = _step_update(change, items[0].expires_at, bounds)
+        pk = items[0].pk
 
         def transaction() -> None:
             with TransactWrite(connection=TableItem._get_connection().connection) as write:
-                write.save(item)
-                write.update(step, actions=actions)
+                for item in items:
+                    write.save(item)
+                if step_update is not None and change is not None:
+                    write.update(
+                        StepItem(pk, step_sk(change.step)), actions=step_update[0], condition=step_update[1]
+                    )
 
-        self._write(transaction)
-        return int(item.version)
+        self._write(lambda: _stale_positions(transaction))
+        if change is not None:
+            for attribute, value, _ in bounds:
+                self._known_bounds[(pk, change.step, attribute.attr_name)] = value
+        return [int(item.version) for item in items]
 
-    def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
-        """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
-        step = StepItem(pk, step_sk(change.step))
+    def _unknown_bounds(self, pk: str, change: StepChange | None) -> list[tuple[NumberAttribute, int, bool]]:
+        """The step's bounds this change may widen: (attribute, value, is a lower bound), less those known
+        to be stored already at least as wide."""
+        if change is None:
+            return []
+        if len(self._known_bounds) > 100_000:
+            self._known_bounds.clear()
         wanted = (
             (StepItem.first_created_at, change.bounds.first_created_at, True),
             (StepItem.earliest_start, change.bounds.earliest_start, True),
             (StepItem.latest_stop, change.bounds.latest_stop, False),
         )
-        if len(self._known_bounds) > 100_000:
-            self._known_bounds.clear()
+        found = []
         for attribute, value, lower in wanted:
-            known_key = (pk, change.step, attribute.attr_name)
-            known = self._known_bounds.get(known_key)
+            known = self._known_bounds.get((pk, change.step, attribute.attr_name))
             if value is None or (known is not None and (known <= value if lower else known >= value)):
                 continue
-            better = attribute > value if lower else attribute < value
+            found.append((attribute, value, lower))
+        return found
+
+    def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
+        """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
+        step = StepItem(pk, step_sk(change.step))
+        for attribute, value, lower in self._unknown_bounds(pk, change):
             actions = [
                 Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
                 StepItem.step.set(change.step),
                 attribute.set(value),
             ]
+            condition = _wider(attribute, value, lower)
             with contextlib.suppress(Conflict):  # the step already holds a wider bound
                 self._write(
-                    lambda a=actions, b=better, at=attribute: step.update(  # type: ignore[misc]
-                        actions=a, condition=at.does_not_exist() | b
-                    )
+                    lambda a=actions, c=condition: step.update(actions=a, condition=c)  # type: ignore[misc]
                 )
-            self._known_bounds[known_key] = value  # written now, or the step already held a wider one
+            self._known_bounds[(pk, change.step, attribute.attr_name)] = value  # written, or a wider one held
 
     def load_run(self, key: RunKey) -> Versioned | None:
         item = guarded(lambda: _get(RunItem, run_pk(key.account, key.region, key.flow, key.run_id), RUN_SK))

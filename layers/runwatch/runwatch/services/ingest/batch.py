@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from runwatch.domain.run_state import run_observation_of_task
-from runwatch.domain.task_state import TaskState
+from runwatch.domain.run_state import RunKey, run_key_of
+from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.events.batch import JobObservation, NotMetaflow, observe_job
 from runwatch.events.envelope import RejectedEvent
 from runwatch.events.models import BATCH_JOB_QUEUE_BLOCKED, BatchJobDetail, BatchJobStateChangeEvent
@@ -77,9 +77,19 @@ class BatchPath:
             return IGNORED
         return self.apply_job(observation)
 
+    def keys_of(self, event: BatchJobStateChangeEvent) -> tuple[TaskKey, RunKey] | None:
+        """The task and run a job's event joins into (to read them ahead); None when it joins none."""
+        try:
+            observation = observe_metaflow_job(
+                event.detail, event.account, event.region, event.time, False, self.state_machine_prefix
+            )
+        except (NotMetaflow, RejectedEvent):
+            return None
+        return observation.task.key, run_key_of(observation.task.key)
+
     def apply_job(self, observation: JobObservation) -> str:
         task, task_changed = self.joins.task(observation.task)
-        run_changed = self.joins.run(run_observation_of_task(task, observation.run))
+        run_changed = self.joins.run_of_task(task, observation.run)
         if observation.state_machine_arn and observation.run.execution_arn:
             self.identify(observation.state_machine_arn, task.key.flow, observation.run.execution_arn)
         if observation.queue_blocked:

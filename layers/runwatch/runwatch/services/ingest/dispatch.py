@@ -7,14 +7,16 @@ identify a state machine, and a failed execution's `cause` is a Batch job.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from runwatch.aws.state_machines import StateMachineInspector
-from runwatch.domain.run_state import RunState
-from runwatch.domain.task_state import TaskState
+from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.events.batch import JobObservation
-from runwatch.events.envelope import AnyEvent, parse_event
+from runwatch.events.envelope import AnyEvent, RejectedEvent, parse_event
 from runwatch.events.models import BatchJobStateChangeEvent
 from runwatch.services.ingest.batch import BatchPath, QueueIndex
 from runwatch.services.ingest.executions import ExecutionPath, MachineRegistry
@@ -31,6 +33,18 @@ from runwatch.services.ingest.views import (
     RunUsageView,
     UsageIndex,
 )
+from runwatch.store.repository import StoreUnavailable
+
+Raw = str | bytes | dict[str, Any]
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What became of each message of a batch."""
+
+    outcomes: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, RejectedEvent] = field(default_factory=dict)
+    failed: dict[str, Exception] = field(default_factory=dict)
 
 
 class IngestStore(
@@ -80,10 +94,53 @@ class Ingestor:
 
     def ingest(self, raw: str | bytes | dict[str, Any]) -> str:
         """Apply one event. Raises RejectedEvent (never retry) or StoreUnavailable (retry later)."""
-        event = parse_event(raw)
-        outcome = self.apply(event)
-        self.counters.add(f"events_{outcome}")
-        return outcome
+        result = self.ingest_batch([("", raw)])
+        if result.rejected:
+            raise result.rejected[""]
+        if result.failed:
+            raise result.failed[""]
+        return result.outcomes[""]
+
+    def ingest_batch(self, messages: Sequence[tuple[str, Raw]]) -> BatchResult:
+        """Apply a batch of (message id, event), writing each changed item once (services/ingest/joins.py).
+
+        Each message ends in exactly one of: an outcome, rejected (bad input: never retry) or failed (a write
+        it contributed to failed: retry later; what it joined is applied again then)."""
+        result = BatchResult()
+        events: list[tuple[str, AnyEvent]] = []
+        for message, raw in messages:
+            try:
+                events.append((message, parse_event(raw)))
+            except RejectedEvent as rejected:
+                result.rejected[message] = rejected
+        with self.joins.batch() as staged:
+            self._read_ahead(event for _, event in events)
+            for message, event in events:
+                staged.message = message
+                try:
+                    result.outcomes[message] = self.apply(event)
+                except RejectedEvent as rejected:
+                    result.rejected[message] = rejected
+                except Exception as exc:  # isolated: only this message is retried
+                    staged.failed.setdefault(message, exc)
+        for message, error in staged.failed.items():
+            result.outcomes.pop(message, None)
+            result.failed[message] = error
+        for outcome in result.outcomes.values():
+            self.counters.add(f"events_{outcome}")
+        return result
+
+    def _read_ahead(self, events: Iterable[AnyEvent]) -> None:
+        """Read the batch's tasks and runs in one go (Step Functions events name a run only once identified)."""
+        tasks: set[TaskKey] = set()
+        runs: set[RunKey] = set()
+        for event in events:
+            keys = self.batch.keys_of(event) if isinstance(event, BatchJobStateChangeEvent) else None
+            if keys is not None:
+                tasks.add(keys[0])
+                runs.add(keys[1])
+        with contextlib.suppress(StoreUnavailable):  # then each item is read when joined, failing its message
+            self.joins.read_ahead(tasks, runs)
 
     def apply(self, event: AnyEvent) -> str:
         if isinstance(event, BatchJobStateChangeEvent):

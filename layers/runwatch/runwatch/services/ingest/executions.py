@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 from runwatch.aws.state_machines import InspectorUnavailable, StateMachineInspector
@@ -138,8 +139,9 @@ class ExecutionPath:
             event = parse_event(event_json)
             if not isinstance(event, BatchJobStateChangeEvent):
                 self._apply_identified(_observe(event), flow)
-            self.registry.drop_parked(execution_arn, order_key)
-        self._drained.put(execution_arn, True)
+            # Dropped once what it joined is written: a failed write leaves it parked for the redelivery.
+            self.joins.after_batch(partial(self.registry.drop_parked, execution_arn, order_key))
+        self.joins.after_batch(partial(self._drained.put, execution_arn, True))
 
 
 def _observe(event: StepFunctionsExecutionStatusChangeEvent) -> ExecutionObservation:

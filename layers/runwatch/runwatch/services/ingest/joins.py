@@ -1,45 +1,62 @@
-"""The optimistic join loop: read a stored state, join an observation into it, write only what changed.
+"""The optimistic join loop, per batch: join observations in memory, then write each changed item once.
 
 Each stored state is the join of all observations seen (see domain/merge.py), so duplicates and any order
-end in the same state. A write happens only when the join changes something material, and is conditional on
-the version read: a lost race re-reads and joins again. States read or written are kept in a bounded cache;
-that is safe because a join that changes nothing against an older state changes nothing against a newer one.
-A task's write carries its change to the step summary (domain/step_summary.py, from the states before and
-after), which the store applies in the same transaction: a view that must be exact under races cannot run
-after the write. After a change is written, the derived views (views.py) are told. Lost races are counted
-(`conflicts`) so the benchmark can report them per event.
+end in the same state. Joins are staged for a batch (staging.py): every item is read once (the batch reads
+ahead with BatchGetItem), all of the batch's observations of it are joined in memory, and the flush writes
+it once, only when the join changed something material and conditional on the version read. A lost race
+re-reads the item and joins the batch's observations again. States read or written are kept in a bounded
+cache; that is safe because every write is conditional on the version it read.
+
+The flush writes tasks first, grouped by step: the changed tasks of one step and their summed change to the
+step summary (domain/step_summary.py, from each task's state before and after) go in one transaction, so the
+summary is exact under races and written once per batch, not once per task. Runs come next: what a task
+tells its run (a final failure, the end step's success) is derived from the task as written, so a run
+never holds a fact of a task whose write failed. After a change is written, the derived views (views.py)
+are told. Lost races are counted (`conflicts`) so the benchmark can report them per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol
 
-from runwatch.domain.run_state import RunKey, RunState, merge_run
-from runwatch.domain.step_summary import StepChange, step_change
+from runwatch.domain.run_state import RunKey, RunState, merge_run, run_key_of, run_observation_of_task
+from runwatch.domain.step_summary import StepChange, combined, step_change
 from runwatch.domain.task_state import TaskKey, TaskState, merge_task
+from runwatch.services.ingest.staging import Pending, Staged
 from runwatch.services.ingest.views import DerivedView
 from runwatch.services.lru import LRU
-from runwatch.store.repository import Conflict, StoreUnavailable, Versioned
+from runwatch.store.repository import (
+    MAX_TASKS_PER_TRANSACTION,
+    Conflict,
+    StaleItems,
+    StoreUnavailable,
+    Versioned,
+)
 
 MAX_CONFLICT_RETRIES = 8
+# The longest random wait after a lost race, doubling with each one: consumers of one step fall out of step.
+BACKOFF_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 1.0
+# A step's tasks of a batch are one transaction that every consumer of that step meets: more patience.
+MAX_GROUP_RETRIES = 20
 
 
 class StateStore(Protocol):
     """runwatch.store.repository.StatusRepository (an in-memory fake in unit tests)."""
 
     def load_task(self, key: TaskKey) -> Versioned | None: ...
-    def save_task(self, state: TaskState, version: int | None, change: StepChange | None = None) -> int: ...
     def load_run(self, key: RunKey) -> Versioned | None: ...
+    def load_states(
+        self, tasks: Collection[TaskKey], runs: Collection[RunKey]
+    ) -> tuple[dict[TaskKey, Versioned], dict[RunKey, Versioned]]: ...
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+    ) -> list[int]: ...
     def save_run(self, state: RunState, version: int | None) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Joined[S]:
-    state: S  # the joined state (as stored now)
-    changed: bool  # whether it was written
-    before: S | None  # what it was joined into: None for a new item
 
 
 class Joins:
@@ -51,82 +68,256 @@ class Joins:
         run_views: Sequence[DerivedView[RunState]] = (),
         task_views: Sequence[DerivedView[TaskState]] = (),
         cache_size: int = 20_000,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
+        self.pause = pause
         self.run_views = tuple(run_views)
         self.task_views = tuple(task_views)
         self._tasks: LRU[TaskKey, Versioned] = LRU(cache_size)
         self._runs: LRU[RunKey, Versioned] = LRU(cache_size)
+        self._staged: Staged | None = None
         self.conflicts = 0  # conditional writes that lost a race and were joined again
 
-    def _save_task(self, state: TaskState, before: TaskState | None, version: int | None) -> int:
-        return self.store.save_task(state, version, step_change(before, state))
+    # -- staging -----------------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[Staged]:
+        """Stage every join made inside the block; write them when it ends (inside an open batch: join it)."""
+        if self._staged is not None:
+            yield self._staged
+            return
+        staged = self._staged = Staged()
+        try:
+            yield staged
+        finally:
+            self._staged = None
+        self._flush(staged)
 
-    def _save_run(self, state: RunState, _before: RunState | None, version: int | None) -> int:
-        return self.store.save_run(state, version)
+    def read_ahead(self, tasks: Collection[TaskKey], runs: Collection[RunKey]) -> None:
+        """Read the items the open batch will join into, in as few requests as the store allows."""
+        staged = self._staged
+        if staged is None:
+            return
+        task_keys = {k for k in tasks if k not in staged.read_tasks and self._tasks.get(k) is None}
+        run_keys = {k for k in runs if k not in staged.read_runs and self._runs.get(k) is None}
+        if not task_keys and not run_keys:
+            return
+        found_tasks, found_runs = self.store.load_states(task_keys, run_keys)
+        staged.read_tasks.update({k: found_tasks.get(k) for k in task_keys})
+        staged.read_runs.update({k: found_runs.get(k) for k in run_keys})
 
     def task(self, observation: TaskState) -> tuple[TaskState, bool]:
         """The task's joined state, and whether the observation changed it."""
-        joined = self._join(
-            self._tasks,
-            observation.key,
-            observation,
-            merge_task,
-            self.store.load_task,
-            self._save_task,
-            _same,
-        )
-        if joined.changed:
-            for view in self.task_views:
-                view.update(joined.before, joined.state)
-        return joined.state, joined.changed
+        with self.batch() as staged:
+            pending, changed = self._stage(
+                staged.tasks, observation.key, observation, merge_task, _same, self._task_base, staged
+            )
+        self._raise_if_failed(staged)
+        return pending.state, changed
 
     def run(self, observation: RunState) -> bool:
         """Whether the observation changed the run."""
-        joined = self._join(
-            self._runs,
-            observation.key,
-            observation,
-            merge_run,
-            self.store.load_run,
-            self._save_run,
-            _material,
-        )
-        if joined.changed:
-            for view in self.run_views:
-                view.update(joined.before, joined.state)
-        return joined.changed
+        with self.batch() as staged:
+            _, changed = self._stage(
+                staged.runs, observation.key, observation, merge_run, _material, self._run_base, staged
+            )
+        self._raise_if_failed(staged)
+        return changed
 
-    def _join[K, S](
+    def run_of_task(self, task: TaskState, run: RunState) -> bool:
+        """Tell the run what its task tells (joined when the task is written); whether that changes it now."""
+        with self.batch() as staged:
+            staged.task_runs.append((task.key, run, staged.message))
+            derived = run_observation_of_task(task, run)
+            pending = staged.runs.get(derived.key)
+            current = pending.state if pending is not None else _state(self._run_base(staged, derived.key))
+            changed = current is None or _material(merge_run(current, derived)) != _material(current)
+        self._raise_if_failed(staged)
+        return changed
+
+    def after_batch(self, action: Callable[[], None]) -> None:
+        """Do `action` once the open batch is written, unless the current message failed."""
+        with self.batch() as staged:
+            staged.after.append((staged.message, action))
+
+    def _stage[K, S](
         self,
-        cache: LRU[K, Versioned],
+        table: dict[K, Pending[S]],
         key: K,
         observation: S,
         merge: Callable[[S, S], S],
-        load: Callable[[K], Versioned | None],
-        save: Callable[[S, S | None, int | None], int],
         material: Callable[[S], object],
-    ) -> Joined[S]:
-        """Read (cache or table), join, and write only if something material changed."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            stored = cache.get(key) or load(key)
-            merged = observation if stored is None else merge(stored.state, observation)
-            if stored is not None and material(merged) == material(stored.state):
-                cache.put(key, Versioned(merged, stored.version))
-                return Joined(merged, changed=False, before=stored.state)
-            before = stored.state if stored else None
+        base_of: Callable[[Staged, K], Versioned | None],
+        staged: Staged,
+    ) -> tuple[Pending[S], bool]:
+        pending = table.get(key)
+        if pending is None:
+            base = base_of(staged, key)
+            pending = table[key] = Pending(base, observation, observation)
+            pending.rebase(base, merge)
+            changed = base is None or material(pending.state) != material(base.state)
+        else:
+            before = material(pending.state)
+            pending.joined(observation, merge)
+            changed = material(pending.state) != before
+        pending.messages.add(staged.message)
+        return pending, changed
+
+    def _task_base(self, staged: Staged, key: TaskKey) -> Versioned | None:
+        cached = self._tasks.get(key)
+        if cached is not None:
+            return cached
+        return staged.read_tasks[key] if key in staged.read_tasks else self.store.load_task(key)
+
+    def _run_base(self, staged: Staged, key: RunKey) -> Versioned | None:
+        cached = self._runs.get(key)
+        if cached is not None:
+            return cached
+        if key not in staged.read_runs:
+            staged.read_runs[key] = self.store.load_run(key)
+        return staged.read_runs[key]
+
+    def _raise_if_failed(self, staged: Staged) -> None:
+        """Outside a batch a failed write is the caller's error (inside one, its message fails)."""
+        if self._staged is None and staged.failed:
+            raise next(iter(staged.failed.values()))
+
+    # -- the flush ---------------------------------------------------------------------------------
+    def _flush(self, staged: Staged) -> None:
+        for group in _step_groups(staged.tasks.values()):
+            self._write_tasks(staged, group)
+        self._derive_runs(staged)
+        for pending in staged.runs.values():
+            self._write_run(staged, pending)
+        for message, action in staged.after:
+            if message not in staged.failed:
+                try:
+                    action()
+                except StoreUnavailable as exc:
+                    staged.failed.setdefault(message, exc)
+
+    def _derive_runs(self, staged: Staged) -> None:
+        """Join into each run what its tasks, as written, tell it (not what a failed write would have)."""
+        for key, run, message in staged.task_runs:
+            task = staged.tasks.get(key)
+            if task is None or message in staged.failed:
+                continue
+            staged.message = message
+            derived = run_observation_of_task(task.state, run)
             try:
-                version = save(merged, before, stored.version if stored else None)
+                self._stage(staged.runs, derived.key, derived, merge_run, _material, self._run_base, staged)
+            except StoreUnavailable as exc:
+                staged.failed.setdefault(message, exc)
+
+    def _write_tasks(self, staged: Staged, group: list[Pending[TaskState]]) -> None:
+        """Write a step's changed tasks and their summed step change; re-join those that lost a race."""
+        for attempt in range(MAX_GROUP_RETRIES):
+            dirty = self._changed_tasks(group)
+            if not dirty:
+                return
+            change = combined(c for p in dirty if (c := step_change(p.before, p.state)) is not None)
+            try:
+                versions = self.store.save_tasks([(p.state, p.version) for p in dirty], change)
+            except StaleItems as lost:
+                self.conflicts += 1
+                self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)))
+                if not self._reread_tasks(staged, [dirty[i] for i in lost.stale]):
+                    return
+                continue
+            except Conflict:
+                # Another transaction held one of the items (the step's summary, for concurrent consumers of
+                # one step): wait a random, growing moment so that they do not meet again, then join afresh.
+                self.conflicts += 1
+                self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)))
+                if not self._reread_tasks(staged, dirty):
+                    return
+                continue
+            except StoreUnavailable as exc:
+                self._fail_tasks(staged, dirty, exc)
+                return
+            for pending, version in zip(dirty, versions, strict=True):
+                pending.mark_written(version)
+                self._tasks.put(pending.state.key, Versioned(pending.state, version))
+                for view in self.task_views:
+                    view.update(pending.written_before, pending.state)
+            return
+        self._fail_tasks(staged, group, StoreUnavailable(f"gave up after {MAX_GROUP_RETRIES} conflicts"))
+
+    def _changed_tasks(self, group: list[Pending[TaskState]]) -> list[Pending[TaskState]]:
+        """The tasks the batch changed; the others are remembered as read (the next batch need not read them)."""
+        changed = []
+        for pending in group:
+            if pending.base is None or pending.state != pending.base.state:
+                changed.append(pending)
+            else:
+                self._tasks.put(pending.state.key, pending.base)
+        return changed
+
+    def _reread_tasks(self, staged: Staged, stale: list[Pending[TaskState]]) -> bool:
+        try:
+            found, _ = self.store.load_states([p.state.key for p in stale], ())
+        except StoreUnavailable as exc:
+            self._fail_tasks(staged, stale, exc)
+            return False
+        for pending in stale:
+            pending.rebase(found.get(pending.state.key), merge_task)
+        return True
+
+    def _fail_tasks(self, staged: Staged, pending: list[Pending[TaskState]], error: Exception) -> None:
+        for item in pending:
+            self._tasks.pop(item.state.key)
+        staged.fail(pending, error)
+
+    def _write_run(self, staged: Staged, pending: Pending[RunState]) -> None:
+        key = pending.state.key
+        for _ in range(MAX_CONFLICT_RETRIES):
+            if pending.base is not None and _material(pending.state) == _material(pending.base.state):
+                self._runs.put(key, Versioned(pending.state, pending.base.version))
+                return
+            try:
+                version = self.store.save_run(pending.state, pending.version)
             except Conflict:
                 self.conflicts += 1
-                cache.pop(key)
+                try:
+                    pending.rebase(self.store.load_run(key), merge_run)
+                except StoreUnavailable as exc:
+                    self._fail_run(staged, pending, exc)
+                    return
                 continue
-            except StoreUnavailable:
-                cache.pop(key)
-                raise
-            cache.put(key, Versioned(merged, version))
-            return Joined(merged, changed=True, before=before)
-        raise StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes on {key}")
+            except StoreUnavailable as exc:
+                self._fail_run(staged, pending, exc)
+                return
+            pending.mark_written(version)
+            self._runs.put(key, Versioned(pending.state, version))
+            self._tell_run_views(staged, pending)
+            return
+        self._fail_run(staged, pending, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
+
+    def _tell_run_views(self, staged: Staged, pending: Pending[RunState]) -> None:
+        try:
+            for view in self.run_views:
+                view.update(pending.written_before, pending.state)
+        except StoreUnavailable as exc:
+            staged.fail([pending], exc)
+
+    def _fail_run(self, staged: Staged, pending: Pending[RunState], error: Exception) -> None:
+        self._runs.pop(pending.state.key)
+        staged.fail([pending], error)
+
+
+def _step_groups(pending: Collection[Pending[TaskState]]) -> Iterator[list[Pending[TaskState]]]:
+    """The batch's tasks by step, in transactions of at most MAX_TASKS_PER_TRANSACTION."""
+    groups: dict[tuple[RunKey, str], list[Pending[TaskState]]] = {}
+    for item in pending:
+        key = item.state.key
+        groups.setdefault((run_key_of(key), key.step), []).append(item)
+    for group in groups.values():
+        for first in range(0, len(group), MAX_TASKS_PER_TRANSACTION):
+            yield group[first : first + MAX_TASKS_PER_TRANSACTION]
+
+
+def _state[S](versioned: Versioned | None) -> S | None:
+    return versioned.state if versioned is not None else None
 
 
 def _same[S](state: S) -> S:

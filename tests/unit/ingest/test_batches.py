@@ -1,0 +1,77 @@
+"""A batch of events is applied together: each item read once and written once, failures kept per message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runwatch.domain.step_summary import StepChange
+from runwatch.domain.task_state import TaskState
+from runwatch.services.ingest import Ingestor
+from runwatch.store.repository import StoreUnavailable
+from runwatch_dev.local.synth import RunSpec, simulate_run
+from tests.fakes.memory_store import MemoryStore
+from tests.unit.ingest.scenarios import recounted_steps, replay, run_of, snapshot
+
+SPEC = RunSpec("TrainFlow", "1795000000001", fanout=6, start_ms=1_795_000_000_000)
+
+
+def messages(events: list[dict[str, object]]) -> list[tuple[str, dict[str, object]]]:
+    return [(f"m-{i}", event) for i, event in enumerate(events)]
+
+
+def test_a_batch_writes_each_changed_item_once_and_reads_ahead_once() -> None:
+    events = simulate_run(SPEC)
+    one_by_one = replay(events)
+    store = MemoryStore()
+
+    result = Ingestor(store).ingest_batch(messages(events))
+
+    assert set(result.outcomes) == {f"m-{i}" for i in range(len(events))}
+    assert snapshot(store) == snapshot(one_by_one)
+    assert store.steps == recounted_steps(store)
+    # one transaction per step (4 steps) and one run write, against one write per change before
+    assert store.write_requests == 4 + 1 + 1  # + the flow entry
+    assert store.write_requests < one_by_one.write_requests / 5
+    assert store.batch_reads == 1
+
+
+def test_a_batch_that_changes_nothing_writes_nothing() -> None:
+    events = simulate_run(SPEC)
+    store = replay(events)
+    writes = store.write_requests
+
+    result = Ingestor(store).ingest_batch(messages(events))
+
+    assert set(result.outcomes.values()) == {"duplicate"}
+    assert store.write_requests == writes
+
+
+class FailingStep(MemoryStore):
+    """Throttles every write of one step's tasks."""
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+    ) -> list[int]:
+        if writes[0][0].key.step == "end":
+            raise StoreUnavailable("ProvisionedThroughputExceededException")
+        return super().save_tasks(writes, change)
+
+
+def test_a_failed_write_fails_only_the_messages_behind_it_and_their_run_learns_nothing_from_it() -> None:
+    events = simulate_run(SPEC)
+    store = FailingStep()
+
+    result = Ingestor(store).ingest_batch(messages(events))
+
+    failed = {
+        events[int(m.removeprefix("m-"))]["detail"]["parameters"]["metaflow.step_name"] for m in result.failed
+    }
+    assert failed == {"end"}
+    assert len(result.outcomes) + len(result.failed) == len(events)
+    assert not any(key.step == "end" for key in store.tasks)
+    assert run_of(store, SPEC.flow, SPEC.run_id).status == "running"  # the end step's success is not known
+
+    retried = [(m, events[int(m.removeprefix("m-"))]) for m in result.failed]
+    healthy = MemoryStore(tasks=store.tasks, runs=store.runs, steps=store.steps, flows=store.flows)
+    assert not Ingestor(healthy).ingest_batch(retried).failed
+    assert snapshot(healthy) == snapshot(replay(events))
