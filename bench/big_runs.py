@@ -39,6 +39,23 @@ def _p50(call: Callable[[], dict[str, Any]]) -> tuple[float, int]:
     return round(statistics.median(samples), 1), size
 
 
+def _p50_interleaved(
+    first: Callable[[], dict[str, Any]], second: Callable[[], dict[str, Any]]
+) -> tuple[tuple[float, int], tuple[float, int]]:
+    """p50 and body size of two requests timed alternately."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    sizes = [0, 0]
+    first(), second()  # warm
+    for _ in range(REPEATS):
+        for index, call in enumerate((first, second)):
+            started = time.perf_counter()
+            response = call()
+            samples[index].append((time.perf_counter() - started) * 1000)
+            sizes[index] = len(response.get("body") or "")
+    medians = [round(statistics.median(times), 1) for times in samples]
+    return (medians[0], sizes[0]), (medians[1], sizes[1])
+
+
 def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     table = _table(ddb, "bigruns")
     repository = StatusRepository()
@@ -54,8 +71,11 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
         event = rest_event(f"/flows/{wide.key.flow}/runs/{run_id}")
         return lambda: app.resolve(event, None)
 
-    p50_wide, size_wide = _p50(detail(wide.key.run_id))
-    p50_small, _ = _p50(detail(small.key.run_id))
+    # Interleaved, so both see the same machine: measured one after the other, the first (run right after
+    # seeding 10,000 tasks, while DynamoDB Local's JVM still collects) came out slower for the same 4 reads.
+    (p50_wide, size_wide), (p50_small, _) = _p50_interleaved(
+        detail(wide.key.run_id), detail(small.key.run_id)
+    )
     results["api.run_summary.p50_ms.10k_tasks"] = {"value": p50_wide, "unit": "ms"}
     results["api.run_summary.p50_ms.100_tasks"] = {"value": p50_small, "unit": "ms"}
     results["api.run_summary.ratio_10k_to_100"] = {"value": round(p50_wide / p50_small, 2), "unit": "x"}
