@@ -330,6 +330,25 @@ def _raw_position(raw: Mapping[str, Any] | None) -> Position | None:
     return {name: value["S"] for name, value in raw.items()}
 
 
+def _newest_first(
+    query: Callable[..., Any], partition: str, range_condition: Any, condition: Any
+) -> Callable[[int, RawKey | None], dict[str, Any]]:
+    """One page of a partition, newest first, from a start key: what a run listing reads per request."""
+
+    def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
+        iterator = query(
+            partition,
+            range_key_condition=range_condition,
+            scan_index_forward=False,
+            filter_condition=condition,
+            page_size=size,
+            last_evaluated_key=start_key,
+        )
+        return _one_page(iterator.page_iter)
+
+    return call
+
+
 class RunReader:
     """Queries behind the API's listings and run detail; DynamoDB errors become StoreUnavailable."""
 
@@ -350,17 +369,7 @@ class RunReader:
         bounds = started_range(where.since, where.until)
         range_condition = None if bounds is None else getattr(RunItem, range_name).between(*bounds)
 
-        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
-            iterator = index.query(
-                plan.partition,
-                range_key_condition=range_condition,
-                scan_index_forward=False,
-                filter_condition=condition,
-                page_size=size,
-                last_evaluated_key=start_key,
-            )
-            return _one_page(iterator.page_iter)
-
+        call = _newest_first(index.query, plan.partition, range_condition, condition)
         return self._collect(call, listing, limit, start, _run_from_raw, filtered=condition is not None)
 
     def recent_runs(
@@ -396,17 +405,7 @@ class RunReader:
         bounds = started_range(where.since, where.until)
         range_condition = None if bounds is None else RunTagItem.sk.between(*bounds)
 
-        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
-            iterator = RunTagItem.query(
-                plan.partition,
-                range_key_condition=range_condition,
-                scan_index_forward=False,
-                filter_condition=condition,
-                page_size=size,
-                last_evaluated_key=start_key,
-            )
-            return _one_page(iterator.page_iter)
-
+        call = _newest_first(RunTagItem.query, plan.partition, range_condition, condition)
         filtered = condition is not None
         entries = self._collect(call, listing, limit, start, RunTagItem.from_raw_data, filtered=filtered)
         keys = [_tagged_run_key(entry) for entry in entries.items]
