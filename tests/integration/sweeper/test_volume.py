@@ -56,7 +56,10 @@ class DynamoMeter:
 
     def _count(self, parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
         self.requests[model.name] += 1
-        self.capacity[model.name] += (parsed.get("ConsumedCapacity") or {}).get("CapacityUnits", 0)
+        consumed = parsed.get("ConsumedCapacity") or {}
+        # Batch operations answer with one entry per table.
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            self.capacity[model.name] += entry.get("CapacityUnits", 0)
         self.items[model.name] += len(parsed.get("Items") or [])
 
     def take(self) -> dict[str, Any]:

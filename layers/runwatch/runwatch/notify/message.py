@@ -23,7 +23,7 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.task_state import AttemptState, Failure, TaskState
-from runwatch.domain.usage import Prices, UsageHours, task_usage, total
+from runwatch.domain.usage import Prices, UsageHours, UsageTotals, task_usage, total
 from runwatch.logs.traceback import MAX_EXCEPTION_CHARS, FailureExcerpt
 from runwatch.notify.links import LinkBuilder
 
@@ -257,6 +257,7 @@ def compose_run(
     log_lines: int = 0,
     prices: Prices | None = None,
     failed_tasks: int | None = None,
+    usage: UsageTotals | None = None,
 ) -> Notification:
     """A run transition: the root cause, its attempt history, how many tasks failed with it, and the compute
     its tasks used (priced with `prices` when given).
@@ -264,7 +265,8 @@ def compose_run(
     `excerpt` is what the root cause's log showed (its exception line is told whenever known); the last
     `log_lines` lines of its traceback are told only when asked for, since logs may hold data.
     `failed_tasks`, when given (from the step summaries), is the count of failed tasks; otherwise `tasks`
-    are all of the run's tasks and are counted.
+    are all of the run's tasks and are counted. `usage`, when given (the step summaries' sum), is the run's
+    compute; otherwise `tasks` are summed.
     """
     failure = run.failure
     root = None
@@ -277,7 +279,7 @@ def compose_run(
     if failure is not None and failure.step and (root is None or root.status not in _FAILED_TASK_STATUSES):
         failed_tasks += 1  # the root cause itself, when its item lags behind the run's
     attempt = _attempt(root, failure.attempt if failure else None)
-    usage = total(task_usage(t) for t in tasks).at(run.finished_at or now)
+    hours = (usage or total(task_usage(t) for t in tasks)).at(run.finished_at or now)
     notification = _about_run(
         run,
         key=key,
@@ -288,7 +290,7 @@ def compose_run(
         failed_tasks=failed_tasks,
         links=_links(links, run, root, attempt),
     )
-    return replace(notification, usage=usage, estimated_cost_usd=usage.cost(prices or Prices()))
+    return replace(notification, usage=hours, estimated_cost_usd=hours.cost(prices or Prices()))
 
 
 def compose_retry(

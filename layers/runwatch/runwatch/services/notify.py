@@ -34,7 +34,7 @@ from runwatch.domain.notification_policy import (
 )
 from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.task_state import TaskKey, TaskState
-from runwatch.domain.usage import Prices
+from runwatch.domain.usage import Prices, UsageTotals, total
 from runwatch.logs.traceback import FailureExcerpt
 from runwatch.notify.delivery import DeliveryFailed
 from runwatch.notify.links import LinkBuilder
@@ -187,7 +187,7 @@ class Notifier:
             # Bounded whatever the run's size: the step summaries count the failed tasks (one Query of the
             # run's `STEP#` items) and the root cause's task is one GetItem. The status comes from the stream
             # image, the transition being told, even if the run moved on.
-            failed_tasks, root = self._failure_context(run)
+            failed_tasks, root, usage = self._failure_context(run)
             tasks = [root] if root is not None else []
             excerpt = self._excerpt(run, tasks)
             return compose_run(
@@ -201,6 +201,7 @@ class Notifier:
                 self.log_lines,
                 prices=self.prices,
                 failed_tasks=failed_tasks,
+                usage=usage,
             )
 
         failure = run.failure
@@ -255,19 +256,21 @@ class Notifier:
         compose = partial(compose_alert, key, alert, run, task, self.links)
         return [_Due(key, run.key, _subject(alert.type, run, None), compose, alert.occurred_at or None)]
 
-    def _failure_context(self, run: RunState) -> tuple[int, TaskState | None]:
-        """How many of the run's tasks failed or were killed, and the root cause's task (when known)."""
+    def _failure_context(self, run: RunState) -> tuple[int, TaskState | None, UsageTotals]:
+        """From the step summaries, how many of the run's tasks failed or were killed and the compute they
+        all used; and the root cause's task (when known)."""
         _, steps = self.steps.run_with_steps(run.key)
         failed = sum(summary.task_counts.get(status, 0) for summary in steps for status in FAILED_STATUSES)
+        usage = total(summary.usage for summary in steps)
         failure = run.failure
         if failure is None or not failure.step or not failure.task_id:
-            return failed, None
+            return failed, None, usage
         key = run.key
         task_key = TaskKey(
             key.flow, key.run_id, failure.step, failure.task_id, account=key.account, region=key.region
         )
         loaded = self.repo.load_task(task_key)
-        return failed, loaded.state if loaded else None
+        return failed, loaded.state if loaded else None, usage
 
     def _excerpt(self, run: RunState, tasks: Iterable[TaskState]) -> FailureExcerpt | None:
         """What the root cause's log shows, read when the exception line is not known yet or log lines
