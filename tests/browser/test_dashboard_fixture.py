@@ -215,6 +215,15 @@ def test_api_key_prompt_on_403_then_key_is_sent(fixture_api: Serve, dashboard: O
     p.click("#key-save")
     p.wait_for_selector("#key-error:not([hidden])")
     assert "rejected" in p.locator("#key-error").inner_text()
+    # Every request refused so far (the list, the flows, /config) is sent again with the wrong key; the
+    # first refusal shows the error while others may still be on their way. While the prompt is up nothing
+    # else is sent, so wait for the requests to stop before counting.
+    count = -1
+    for _ in range(100):
+        if len(api.requests) == count:
+            break
+        count = len(api.requests)
+        p.wait_for_timeout(300)
 
     sent_before = len(api.requests)
     p.fill("#api-key-input", "s3cret")
