@@ -35,9 +35,9 @@ from runwatch.store.keys import (
     tag_sk,
     user_pk,
 )
+from runwatch.store.records import expiry
 
 RawItem = dict[str, dict[str, Any]]
-DAY_SECONDS = 86_400
 BATCH = 25
 
 
@@ -91,7 +91,7 @@ def raw_run_item(state: RunState, now_ms: int, retention_days: int) -> RawItem:
         "status_pk": _s(status_pk(state.status)),
         "started_sk": _s(started_sk(started, key.run_id)),
         "run_id_pk": _s(run_id_pk(key.run_id)),
-        "expires_at": _n(now_ms // 1000 + retention_days * DAY_SECONDS),
+        "expires_at": _n(expiry(now_ms, retention_days)),
     }
     optional: dict[str, dict[str, Any] | None] = {
         "user": _s(state.user) if state.user else None,
@@ -129,7 +129,7 @@ def raw_tag_items(state: RunState, now_ms: int, retention_days: int) -> list[Raw
         "started_sk": _s(started),
         "orchestrator": _s(state.orchestrator),
         "tags": {"L": [_s(tag) for tag in state.tags]},
-        "expires_at": _n(now_ms // 1000 + retention_days * DAY_SECONDS),
+        "expires_at": _n(expiry(now_ms, retention_days)),
     }
     for name in ("user", "project", "branch"):
         value = getattr(state, name)

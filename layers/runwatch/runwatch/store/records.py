@@ -89,7 +89,8 @@ def _int(value: float | int | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _expires(now_ms: int, retention_days: int) -> int:
+def expiry(now_ms: int, retention_days: int) -> int:
+    """The TTL attribute (epoch seconds) of an item kept `retention_days` from `now_ms`."""
     return now_ms // 1000 + retention_days * DAY_SECONDS
 
 
@@ -145,7 +146,7 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         user_pk=user_pk(state.user) if state.user else None,
         project_pk=project_pk(state.project, state.branch) if state.project and state.branch else None,
         project_only_pk=project_only_pk(state.project) if state.project else None,
-        expires_at=_expires(now_ms, retention_days),
+        expires_at=expiry(now_ms, retention_days),
     )
     if not state.is_terminal:
         item.active_pk = ACTIVE_RUN
@@ -235,7 +236,7 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
         step_pk=step_tasks_pk(key.account, key.region, key.flow, key.run_id, key.step),
         step_status_pk=step_status_pk(key.account, key.region, key.flow, key.run_id, key.step, status),
         task_order_sk=task_order_sk(state.split_index, key.task_id),
-        expires_at=_expires(now_ms, retention_days),
+        expires_at=expiry(now_ms, retention_days),
     )
     if not state.is_terminal:
         item.active_pk = ACTIVE_TASK

@@ -64,6 +64,7 @@ from runwatch.store.models import (
     TaskItem,
 )
 from runwatch.store.records import (
+    expiry,
     marker_from_item,
     run_from_item,
     run_to_item,
@@ -353,7 +354,7 @@ class StatusRepository:
         """
         key = state.key
         sk = started_sk(iso(state.started_at) or "", key.run_id)
-        expires = self.clock() // 1000 + self.retention_days * 86_400
+        expires = expiry(self.clock(), self.retention_days)
         item = FlowItem(
             FLOWS_PK,
             key.flow,
@@ -400,7 +401,7 @@ class StatusRepository:
             attempt=attempt,
             account=task.account,
             region=task.region,
-            expires_at=self.clock() // 1000 + self.retention_days * 86_400,
+            expires_at=expiry(self.clock(), self.retention_days),
         )
         with contextlib.suppress(Conflict):  # a later attempt of the same job is already recorded
             self._write(
@@ -498,7 +499,7 @@ class StatusRepository:
             what,
             created_at=now,
             detail=detail,
-            expires_at=now // 1000 + ttl_days * 86_400,
+            expires_at=expiry(now, ttl_days),
         )
         try:
             self._write(lambda: item.save(condition=MarkerItem.pk.does_not_exist()))

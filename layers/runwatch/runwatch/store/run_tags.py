@@ -15,8 +15,8 @@ from runwatch.domain.run_state import RunState
 from runwatch.domain.times import iso
 from runwatch.store.keys import run_pk, started_sk, tag_pk, tag_sk
 from runwatch.store.models import RunTagItem
+from runwatch.store.records import expiry
 
-DAY_SECONDS = 86_400
 # (partition, sort key) -> what the item holds besides its keys
 TagEntries = dict[tuple[str, str], tuple[object, ...]]
 
@@ -67,7 +67,7 @@ def tag_changes(
 ) -> tuple[list[RunTagItem], list[tuple[str, str]]]:
     """The items to put and the keys to delete to go from `before`'s tag items to `after`'s."""
     old, new = tag_entries(before), tag_entries(after)
-    expires = now_ms // 1000 + retention_days * DAY_SECONDS
+    expires = expiry(now_ms, retention_days)
     puts = [tag_item(pk, sk, held, expires) for (pk, sk), held in new.items() if old.get((pk, sk)) != held]
     deletes = [key for key in old if key not in new]
     return puts, deletes
