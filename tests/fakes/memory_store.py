@@ -1,28 +1,34 @@
 """An in-memory stand-in for StatusRepository with the same optimistic-locking semantics.
 
 For unit and property tests of ingest rules, where DynamoDB Local would make thousands of examples slow;
-the integration tests run the same scenarios against the real engine.
+the integration tests run the same scenarios against the real engine. Step summaries are kept per item like
+the table's: the step's item (shard 0) and, for writes with `spread`, shards 1..STEP_SHARDS-1; `taken`
+says which writes find their step item held by another writer (StepBusy), and `steps` merges the shards as
+store/step_items.py does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import random
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
-from runwatch.domain.step_summary import StepChange, StepSummary
+from runwatch.domain.step_summary import StepChange, StepSummary, merged
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.domain.usage import UsageTotals, total
-from runwatch.store.repository import Conflict, StaleItems, Versioned
+from runwatch.store.repository import Conflict, StaleItems, StepBusy, Versioned
 from runwatch.store.run_tags import tag_entries
+from runwatch.store.step_items import STEP_SHARDS
 
 
 @dataclass
 class MemoryStore:
     tasks: dict[TaskKey, Versioned] = field(default_factory=dict)
     runs: dict[RunKey, Versioned] = field(default_factory=dict)
-    steps: dict[tuple[str, str, str], StepSummary] = field(default_factory=dict)
+    # (flow, run id, step, shard): 0 is the step's item
+    step_items: dict[tuple[str, str, str, int], StepSummary] = field(default_factory=dict)
     flows: dict[str, str] = field(default_factory=dict)
     machines: dict[str, str | None] = field(default_factory=dict)
     parked: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -31,6 +37,25 @@ class MemoryStore:
     jobs: dict[str, tuple[TaskKey, int]] = field(default_factory=dict)
     write_requests: int = 0
     batch_reads: int = 0
+    # Whether a write finds that shard of the step (0: the step's item) held by another writer.
+    taken: Callable[[str, int], bool] = lambda step, shard: False
+    shards: random.Random = field(default_factory=lambda: random.Random(0))
+
+    @property
+    def steps(self) -> dict[tuple[str, str, str], StepSummary]:
+        """Every step's summary, its shards merged."""
+        parts: dict[tuple[str, str], list[StepSummary]] = {}
+        for (flow, run_id, _, _), summary in self.step_items.items():
+            parts.setdefault((flow, run_id), []).append(summary)
+        return {
+            (flow, run_id, summary.step): summary
+            for (flow, run_id), summaries in parts.items()
+            for summary in merged(summaries)
+        }
+
+    def _add_to_step(self, flow: str, run_id: str, change: StepChange, shard: int) -> None:
+        key = (flow, run_id, change.step, shard)
+        self.step_items[key] = self.step_items.get(key, StepSummary(change.step)).applied(change)
 
     def _save(self, table: dict[Any, Versioned], key: Any, state: Any, version: int | None) -> int:
         self.write_requests += 1
@@ -46,30 +71,29 @@ class MemoryStore:
 
     def save_task(self, state: TaskState, version: int | None, change: StepChange | None = None) -> int:
         """The task and its step change together or not at all, like the store's transaction."""
-        new_version = self._save(self.tasks, state.key, state, version)
-        if change is not None:
-            key = (state.key.flow, state.key.run_id, change.step)
-            self.steps[key] = self.steps.get(key, StepSummary(change.step)).applied(change)
-        return new_version
+        return self.save_tasks([(state, version)], change)[0]
 
     def save_tasks(
-        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
     ) -> list[int]:
-        """Several tasks of one step and their summed change, all or nothing, like the store's transaction."""
+        """Several tasks of one step and their summed change, all or nothing, like the store's transaction;
+        the change goes to the step's item, or with `spread` to a random shard."""
         self.write_requests += 1
         stale = frozenset(
             i for i, (state, version) in enumerate(writes) if self._version(self.tasks, state.key) != version
         )
         if stale:
             raise StaleItems(f"{len(stale)} stale", stale)
+        shard = self.shards.randrange(1, STEP_SHARDS) if spread else 0
+        if change is not None and self.taken(change.step, shard):
+            raise StepBusy(f"step {change.step} shard {shard} held")
         versions = []
         for state, version in writes:
             self.tasks[state.key] = Versioned(state, (version or 0) + 1)
             versions.append((version or 0) + 1)
         if change is not None:
             first = writes[0][0].key
-            key = (first.flow, first.run_id, change.step)
-            self.steps[key] = self.steps.get(key, StepSummary(change.step)).applied(change)
+            self._add_to_step(first.flow, first.run_id, change, shard)
         return versions
 
     def load_states(

@@ -71,12 +71,12 @@ def test_store_errors_fail_only_the_affected_records(repository: StatusRepositor
     class FlakyStore(StatusRepository):
         """Throttles every write for one run; the other run's records must still apply."""
 
-        def save_tasks(self, writes, change):  # type: ignore[no-untyped-def]
+        def save_tasks(self, writes, change, spread=False):  # type: ignore[no-untyped-def]
             if writes[0][0].key.run_id == "sfn-5f0b1d2e-8a4c-4f6e-9b3a-2c7d1e9f0a41":
                 from runwatch.store.repository import StoreUnavailable
 
                 raise StoreUnavailable("ProvisionedThroughputExceededException")
-            return super().save_tasks(writes, change)
+            return super().save_tasks(writes, change, spread)
 
     local = [p.read_text() for p in sorted((EVENTS / "local_run").glob("*.json"))]
     sfn_job = (EVENTS / "sfn_run" / "02_start_job_RUNNING.json").read_text()

@@ -53,11 +53,11 @@ class FailingStep(MemoryStore):
     """Throttles every write of one step's tasks."""
 
     def save_tasks(
-        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
     ) -> list[int]:
         if writes[0][0].key.step == "end":
             raise StoreUnavailable("ProvisionedThroughputExceededException")
-        return super().save_tasks(writes, change)
+        return super().save_tasks(writes, change, spread)
 
 
 def test_a_failed_write_fails_only_the_messages_behind_it_and_their_run_learns_nothing_from_it() -> None:
@@ -75,6 +75,33 @@ def test_a_failed_write_fails_only_the_messages_behind_it_and_their_run_learns_n
     assert run_of(store, SPEC.flow, SPEC.run_id).status == "running"  # the end step's success is not known
 
     retried = [(m, events[int(m.removeprefix("m-"))]) for m in result.failed]
-    healthy = MemoryStore(tasks=store.tasks, runs=store.runs, steps=store.steps, flows=store.flows)
+    healthy = MemoryStore(tasks=store.tasks, runs=store.runs, step_items=store.step_items, flows=store.flows)
     assert not Ingestor(healthy).ingest_batch(retried).failed
     assert snapshot(healthy) == snapshot(replay(events))
+
+
+def test_a_consumer_that_met_another_on_a_step_item_writes_that_step_to_shards_from_then_on() -> None:
+    events = simulate_run(RunSpec("TrainFlow", "1795000000002", fanout=40, start_ms=1_795_000_000_000))
+    asked: list[int] = []  # the shards the train step's writes went to (0: its item)
+
+    def taken(step: str, shard: int) -> bool:
+        if step != "train":
+            return False
+        asked.append(shard)
+        return asked == [0]  # only the step's first write finds its item held
+
+    store = MemoryStore(taken=taken)
+    ingestor = Ingestor(store)
+    for first in range(0, len(events), 10):
+        result = ingestor.ingest_batch(messages(events[first : first + 10]))
+        assert not result.failed
+
+    assert store.steps == recounted_steps(store) == replay(events).steps
+    assert ingestor.joins.conflicts == 1
+    assert len(asked) > 3 and asked.count(0) == 1  # after that, straight to the shards
+    assert {shard for (_, _, step, shard) in store.step_items if step == "train"} == set(asked[1:])
+
+
+def test_writers_that_never_meet_keep_one_item_per_step() -> None:
+    store = replay(simulate_run(SPEC))
+    assert {shard for (*_, shard) in store.step_items} == {0}

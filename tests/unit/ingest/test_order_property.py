@@ -1,9 +1,11 @@
 """Any permutation of a run's events, with any duplicates, ends in the state of the in-order stream,
-step summaries included (and those equal a recount of the tasks)."""
+step summaries included (and those equal a recount of the tasks), also when concurrent writers send their
+step changes to the summary's shards."""
 
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -149,3 +151,37 @@ def test_batches_applied_by_two_consumers_end_in_the_in_order_state(
         first += size
     assert snapshot(store) == snapshot(replay(in_order))
     assert store.steps == recounted_steps(store)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    event_streams(),
+    st.lists(st.integers(1, 12), min_size=1),
+    st.lists(st.booleans(), min_size=1),
+    st.lists(st.booleans(), min_size=1, max_size=8).filter(lambda held: not all(held)),
+)
+def test_writers_that_meet_on_a_step_item_land_in_shards_and_end_in_the_in_order_state(
+    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    sizes: list[int],
+    turns: list[bool],
+    held: list[bool],
+) -> None:
+    """Two consumers whose writes find the step's item (or a shard) held by another writer, as `held` says:
+    their retries go to shards, and the summaries merged from them equal the in-order replay's."""
+    in_order, delivered = streams
+    schedule = itertools.cycle(held)
+    store = MemoryStore(taken=lambda step, shard: next(schedule))
+    consumers = (Ingestor(store), Ingestor(store))
+    first = 0
+    for turn in range(len(delivered)):
+        if first >= len(delivered):
+            break
+        size = sizes[turn % len(sizes)]
+        batch = [(f"m-{first + i}", event) for i, event in enumerate(delivered[first : first + size])]
+        result = consumers[turns[turn % len(turns)]].ingest_batch(batch)
+        assert not result.failed and not result.rejected
+        first += size
+    assert snapshot(store) == snapshot(replay(in_order))
+    assert store.steps == recounted_steps(store)
+    if any(held[:1]):  # the very first step write found its item held
+        assert any(shard for (*_, shard) in store.step_items)

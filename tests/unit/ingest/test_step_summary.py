@@ -14,6 +14,7 @@ from runwatch.domain.step_summary import (
     bucket_value,
     combined,
     duration_bucket,
+    merged,
     recount,
     step_change,
 )
@@ -108,3 +109,15 @@ def test_combining_applies_like_applying_each_change() -> None:
     total = combined(changes)
     assert total is not None
     assert StepSummary("train").applied(total) == one_by_one
+
+
+def test_a_steps_shards_merge_into_one_summary_per_step_counters_summed_and_bounds_widened() -> None:
+    item = StepSummary("train", {"status:running": 3, "attempts": 3}, Bounds(10, 20, 30))
+    shard = StepSummary("train", {"status:running": -1, "status:succeeded": 1}, Bounds(5, None, 40))
+    other = StepSummary("join", {"status:pending": 1})
+
+    assert merged([item, other, shard]) == [
+        StepSummary("train", {"status:running": 2, "status:succeeded": 1, "attempts": 3}, Bounds(5, 20, 40)),
+        other,
+    ]
+    assert merged([StepSummary("a", {"x": 1}), StepSummary("a", {"x": -1})]) == [StepSummary("a", {})]

@@ -9,6 +9,10 @@ difference is applied exactly once (the store writes it in the task's own condit
 Bounds (first attempt created, earliest start, latest stop) are minima and maxima of values that a task's
 join only ever moves outwards, so "keep the smaller / larger" is exact too.
 
+Under contention a step's summary is kept in several items (the store's shards): each holds the sums of
+the changes written to it, so the step's summary is their sum, counters added and bounds widened
+(`merged`); no reader sees a part.
+
 Durations go into logarithmic buckets: bucket i holds durations d (ms) with GAMMA**(i-1) < d <= GAMMA**i.
 Counts per bucket are exact; a percentile, min or max is read as its bucket's geometric midpoint, within
 RELATIVE_ERROR of the true value.
@@ -220,6 +224,17 @@ class StepSummary:
             if seen >= rank:
                 return bucket_value(bucket)
         return bucket_value(next(reversed(buckets)))
+
+
+def merged(parts: Iterable[StepSummary]) -> list[StepSummary]:
+    """Summaries of the same step (its item and its shards) summed into one per step, in first-seen order."""
+    steps: dict[str, StepSummary] = {}
+    for part in parts:
+        known = steps.get(part.step)
+        steps[part.step] = (
+            part if known is None else known.applied(StepChange(part.step, dict(part.counters), part.bounds))
+        )
+    return list(steps.values())
 
 
 def recount(step: str, tasks: Iterable[TaskState]) -> StepSummary:

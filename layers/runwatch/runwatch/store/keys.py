@@ -9,6 +9,7 @@
                                                     GSIs active, by_queue (while pending), by_step,
                                                     by_step_status (task order)
     step     pk RUN#<account>#<region>#<flow>#<run_id>   sk STEP#<step>   the step's summary counters and bounds
+             and, only once writers met on it, its shards   sk STEP#<step>#<k>   (k in 1..STEP_SHARDS-1)
     flow     pk FLOWS                 sk <flow>
     registry pk SM#<state machine arn> sk #SM
     parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
@@ -60,6 +61,12 @@ def task_sk(step: str, task_id: str) -> str:
 
 def step_sk(step: str) -> str:
     return f"{STEP_SK_PREFIX}{step}"
+
+
+def step_shard_sk(step: str, shard: int) -> str:
+    """A shard of a step's summary (shard >= 1; step names are Python identifiers, so '#' cannot clash and
+    every `STEP#` read finds the shards beside their step's item)."""
+    return f"{step_sk(step)}#{shard}"
 
 
 def step_tasks_pk(account: str, region: str, flow: str, run_id: str, step: str) -> str:

@@ -280,9 +280,9 @@ class TaskItem(StatusItem, discriminator="task"):
 
 
 class StepItem(TableItem, discriminator="step"):
-    """A step's summary: bounds here, counters as top-level numbers `c_<counter>` (ADD needs top level).
-
-    Written only in the transaction of a task's change (counters) or by a conditional min/max (bounds).
+    """A step's summary, or a shard of it: bounds here, counters as top-level numbers `c_<counter>` (ADD
+    needs top level). Written only in the transaction of a task's change, bounds conditional on widening;
+    store/step_items.py merges a step's shards on read.
     """
 
     step = UnicodeAttribute()

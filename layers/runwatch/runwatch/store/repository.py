@@ -3,18 +3,21 @@
 A task's change to its step summary (domain/step_summary.py) is written with the task: the task puts
 (each conditional on its version; a batch's tasks of one step together) and the step's `ADD` of the summed
 counter differences go in one TransactWriteItems, so the difference is applied exactly once. The step's
-bounds ride in the same update, conditional on widening the stored ones; when another writer got further,
-they are widened by separate conditional min/max updates instead (idempotent, so a retry repeats them
-harmlessly) and the transaction is tried again without them.
+bounds ride in the same update, conditional on widening the stored ones. The step item is shared by every
+consumer of a wide step: when a transaction meets another one on it (or its bounds condition fails because
+another writer widened them further), the caller writes again with `spread`, and the change goes to one of
+the step's shard items, picked at random, with bounds of its own (store/step_items.py merges them on read).
+Small runs whose writers never meet keep exactly one item per step.
 
 `Conflict`: a conditional write lost a race, or a transaction met another one on the same item (the caller
-re-reads and merges again; never an error to report). `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
+re-reads and merges again; never an error to report); `StaleItems` names the tasks that changed, `StepBusy`
+says the step's summary item was the one taken. `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import random
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,6 +51,7 @@ from runwatch.store.keys import (
     run_pk,
     started_sk,
     state_machine_pk,
+    step_shard_sk,
     step_sk,
     task_sk,
 )
@@ -72,12 +76,13 @@ from runwatch.store.records import (
     task_to_item,
     usage_attr,
 )
+from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_summaries
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
 # Cancellation reasons that mean "someone else got there first": re-read and join again.
 _LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict", "None", None}
-STEP_COUNTER_PREFIX = "c_"
+_STEP_TAKEN = {"ConditionalCheckFailed", "TransactionConflict"}
 # TransactWriteItems takes 100 items: the tasks of one step and the step's summary.
 MAX_TASKS_PER_TRANSACTION = 99
 _STEP_KIND = TableItem.kind.get_discriminator(StepItem)
@@ -96,6 +101,11 @@ class StaleItems(Conflict):
     def __init__(self, message: str, stale: frozenset[int]) -> None:
         super().__init__(message)
         self.stale = stale
+
+
+class StepBusy(Conflict):
+    """A task transaction lost on its step's summary item alone: another transaction held it, or another
+    writer widened its bounds further. Writing again with `spread` sends the change to a shard."""
 
 
 class StoreUnavailable(Exception):
@@ -173,30 +183,41 @@ def _run_identity(state: TaskState) -> tuple[str, str, str, str]:
     return key.account, key.region, key.flow, key.run_id
 
 
-def _stale_positions(transaction: Callable[[], None]) -> None:
-    """Run a transaction; a lost race names the positions of the items whose condition failed."""
+def _transact(transaction: Callable[[], None], step_position: int | None) -> None:
+    """Run a task transaction; a lost race names the tasks whose condition failed (StaleItems), else says
+    whether the step's item was what it lost on (StepBusy)."""
     try:
         transaction()
     except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
+        codes = [getattr(reason, "code", None) for reason in exc.cancellation_reasons or []]
+        if exc.cause_response_code != TRANSACTION_CANCELED:
+            raise
         stale = frozenset(
-            i for i, reason in enumerate(reasons) if getattr(reason, "code", None) == "ConditionalCheckFailed"
+            i for i, code in enumerate(codes) if code == "ConditionalCheckFailed" and i != step_position
         )
-        if exc.cause_response_code == TRANSACTION_CANCELED and stale:
+        if stale:
             raise StaleItems(str(exc), stale) from None
+        if step_position is not None and step_position < len(codes) and codes[step_position] in _STEP_TAKEN:
+            raise StepBusy(str(exc)) from None
         raise
 
 
 class StatusRepository:
     def __init__(
-        self, retention_days: int = 90, clock: Callable[[], int] = _now_ms, quiet: bool = False
+        self,
+        retention_days: int = 90,
+        clock: Callable[[], int] = _now_ms,
+        quiet: bool = False,
+        shards: random.Random | None = None,
     ) -> None:
         self.retention_days = retention_days
         self.clock = clock
+        self.shards = shards or random.Random()  # picks the shard a spread change goes to
         # Quiet: the run and task writes carry `quiet`, so the notifier records their transitions unsent.
         self.quiet = quiet
         self.write_requests = 0
-        # The widest bound each step is known to hold (bounds only widen): a task's bound inside it is no news.
+        # The widest bound each step (its item and shards together) is known to hold (bounds only widen): a
+        # task's bound inside it is no news.
         self._known_bounds: dict[tuple[str, str, str], int] = {}
 
     def _write[R](self, call: Callable[[], R]) -> R:
@@ -245,55 +266,44 @@ class StatusRepository:
         return found_tasks, found_runs
 
     def save_tasks(
-        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
     ) -> list[int]:
         """Write tasks of one step, each if its version is still the one given, with their summed change to
         the step, all in one transaction (at most MAX_TASKS_PER_TRANSACTION). Raises StaleItems naming the
-        tasks whose version moved on (nothing is written then), or Conflict for a plain put that lost.
+        tasks whose version moved on, StepBusy when only the step's item was taken, or Conflict for another
+        lost race (nothing is written then).
 
-        The bounds the change widens ride in the step's update, conditional on being wider than the stored
-        ones; when another writer widened one further (the step's condition fails), they are widened by
-        separate conditional updates instead (each a no-op once passed) and the write is tried once more.
+        The change goes to the step's item, or with `spread` to one of its shards picked at random; the
+        bounds it widens ride in that item's update, conditional on being wider than the ones it holds.
         """
-        pk = run_pk(*_run_identity(writes[0][0]))
-        bounds = self._unknown_bounds(pk, change)
-        try:
-            return self._save_with_step(writes, change, bounds)
-        except StaleItems as lost:
-            if len(writes) not in lost.stale:
-                raise
-        assert change is not None  # the step's condition is there only for bounds
-        self._widen_step_bounds(pk, change)
-        return self._save_with_step(writes, change, [])
-
-    def _save_with_step(
-        self,
-        writes: Sequence[tuple[TaskState, int | None]],
-        change: StepChange | None,
-        bounds: list[tuple[NumberAttribute, int, bool]],
-    ) -> list[int]:
         items = [task_to_item(state, version, self.clock(), self.retention_days) for state, version in writes]
         for item in items:
             item.quiet = True if self.quiet else None
+        pk = items[0].pk
+        bounds = self._unknown_bounds(pk, change)
         if change is None or (not change.deltas and not bounds):
             if len(items) == 1:
                 self._write(items[0].save)
                 return [int(items[0].version)]
-            step_update = None
-        else:
-            step_update = _step_update(change, items[0].expires_at, bounds)
-        pk = items[0].pk
+            change = None
+        step_update = None if change is None else _step_update(change, items[0].expires_at, bounds)
+        target = None
+        if change is not None:
+            sk = (
+                step_shard_sk(change.step, self.shards.randrange(1, STEP_SHARDS))
+                if spread
+                else step_sk(change.step)
+            )
+            target = StepItem(pk, sk)
 
         def transaction() -> None:
             with TransactWrite(connection=TableItem._get_connection().connection) as write:
                 for item in items:
                     write.save(item)
-                if step_update is not None and change is not None:
-                    write.update(
-                        StepItem(pk, step_sk(change.step)), actions=step_update[0], condition=step_update[1]
-                    )
+                if target is not None and step_update is not None:
+                    write.update(target, actions=step_update[0], condition=step_update[1])
 
-        self._write(lambda: _stale_positions(transaction))
+        self._write(lambda: _transact(transaction, len(items) if target is not None else None))
         if change is not None:
             for attribute, value, _ in bounds:
                 self._known_bounds[(pk, change.step, attribute.attr_name)] = value
@@ -318,22 +328,6 @@ class StatusRepository:
                 continue
             found.append((attribute, value, lower))
         return found
-
-    def _widen_step_bounds(self, pk: str, change: StepChange) -> None:
-        """Keep the step's earliest times and latest stop: each a conditional update, a no-op once passed."""
-        step = StepItem(pk, step_sk(change.step))
-        for attribute, value, lower in self._unknown_bounds(pk, change):
-            actions = [
-                Path(TableItem.kind.attr_name).set(Value(_STEP_KIND)),
-                StepItem.step.set(change.step),
-                attribute.set(value),
-            ]
-            condition = _wider(attribute, value, lower)
-            with contextlib.suppress(Conflict):  # the step already holds a wider bound
-                self._write(
-                    lambda a=actions, c=condition: step.update(actions=a, condition=c)  # type: ignore[misc]
-                )
-            self._known_bounds[(pk, change.step, attribute.attr_name)] = value  # written, or a wider one held
 
     def load_run(self, key: RunKey) -> Versioned | None:
         item = guarded(lambda: _get(RunItem, run_pk(key.account, key.region, key.flow, key.run_id), RUN_SK))
@@ -409,23 +403,16 @@ class StatusRepository:
             )
 
     def step_usage(self, key: RunKey) -> UsageTotals:
-        """The sum of the run's step summaries' compute: one consistent Query of its `STEP#` items (read raw:
-        their counters are attributes no model declares)."""
+        """The sum of the run's step summaries' compute: one consistent Query of its `STEP#` items and shards
+        (read raw: their counters are attributes no model declares)."""
         query = TableItem.query(
             run_pk(key.account, key.region, key.flow, key.run_id),
             TableItem.sk.startswith(STEP_SK_PREFIX),
             consistent_read=True,
         )
         pages = guarded(lambda: list(query.page_iter))
-        sums = []
-        for raw in (raw for page in pages for raw in page.get("Items", [])):
-            counters = {
-                name.removeprefix(STEP_COUNTER_PREFIX): int(json.loads(value["N"]))
-                for name, value in raw.items()
-                if name.startswith(STEP_COUNTER_PREFIX) and "N" in value
-            }
-            sums.append(UsageTotals.of_counters(counters))
-        return usage_total(sums)
+        summaries = step_summaries(raw for page in pages for raw in page.get("Items", []))
+        return usage_total(summary.usage for summary in summaries)
 
     def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None:
         """Keep the run's compute on its item (for listings) without touching its version: a plain UpdateItem

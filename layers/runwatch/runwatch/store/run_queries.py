@@ -35,7 +35,7 @@ from pynamodb.models import Model
 from runwatch.domain.flow_health import FinishedRun
 from runwatch.domain.lookups import JobAttempt
 from runwatch.domain.run_state import RunKey, RunState
-from runwatch.domain.step_summary import Bounds, StepSummary
+from runwatch.domain.step_summary import StepSummary
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
@@ -66,8 +66,9 @@ from runwatch.store.models import (
     TaskItem,
 )
 from runwatch.store.records import run_from_item, task_from_item
-from runwatch.store.repository import STEP_COUNTER_PREFIX, guarded
+from runwatch.store.repository import guarded
 from runwatch.store.run_plan import ReadPlan, RunFilter, plan_read
+from runwatch.store.step_items import step_summaries
 
 RawKey = dict[str, dict[str, str]]
 Position = dict[str, str]
@@ -210,26 +211,6 @@ def task_state_from_raw(raw: Mapping[str, Any]) -> TaskState:
         attempts=tuple(_attempt_from_raw(value["M"]) for value in raw.get(_ATTEMPTS, {}).get("L", ())),
         **{name: _raw_value(raw.get(attr_name), is_number) for name, attr_name, is_number in _TASK_FIELDS},
     )
-
-
-def _number(raw: Mapping[str, Any], name: str) -> int | None:
-    value = raw.get(name)
-    return None if value is None or "N" not in value else int(json.loads(value["N"]))
-
-
-def step_summary_from_raw(raw: Mapping[str, Any]) -> StepSummary:
-    """A step item -> its summary: the `c_<counter>` numbers and the bounds."""
-    counters = {
-        name.removeprefix(STEP_COUNTER_PREFIX): int(json.loads(value["N"]))
-        for name, value in raw.items()
-        if name.startswith(STEP_COUNTER_PREFIX) and "N" in value
-    }
-    bounds = Bounds(
-        _number(raw, StepItem.first_created_at.attr_name),
-        _number(raw, StepItem.earliest_start.attr_name),
-        _number(raw, StepItem.latest_stop.attr_name),
-    )
-    return StepSummary(raw[StepItem.step.attr_name]["S"], {k: v for k, v in counters.items() if v}, bounds)
 
 
 _HEALTH_ATTRIBUTES = [
@@ -512,19 +493,20 @@ class RunReader:
         return run, tasks
 
     def run_with_steps(self, key: RunKey) -> tuple[RunState | None, list[StepSummary]]:
-        """The run and its step summaries, never its tasks: the sort keys before `TASK#`."""
+        """The run and its step summaries, never its tasks: the sort keys before `TASK#` (a step's shards
+        merged into its summary)."""
         run: RunState | None = None
-        steps: list[StepSummary] = []
+        steps: list[dict[str, Any]] = []
         query = TableItem.query(
             run_pk(key.account, key.region, key.flow, key.run_id), TableItem.sk < TASK_SK_PREFIX
         )
         for raw in self._raw_items(query):
             kind = raw.get(_KIND, {}).get("S")
             if kind == _STEP_KIND:
-                steps.append(step_summary_from_raw(raw))
+                steps.append(raw)
             elif kind == _RUN_KIND:
                 run = _run_from_raw(raw)
-        return run, steps
+        return run, step_summaries(steps)
 
     def _raw_items(self, query: Any) -> Iterator[dict[str, Any]]:
         """Every raw item of a Query, page by page; each page is one counted, guarded request."""

@@ -9,7 +9,12 @@ cache; that is safe because every write is conditional on the version it read.
 
 The flush writes tasks first, grouped by step: the changed tasks of one step and their summed change to the
 step summary (domain/step_summary.py, from each task's state before and after) go in one transaction, so the
-summary is exact under races and written once per batch, not once per task. Runs come next: what a task
+summary is exact under races and written once per batch, not once per task. At fan-out, consumers of one
+step race in two ways. Tasks another consumer changed meanwhile (`StaleItems`) are re-read and the write is
+tried again at once; a part that lost twice in a row is halved, so every retry stands a better chance and
+the write always ends. The step's item taken by another writer (`StepBusy`) sends the retry, and this
+consumer's later writes of that step, to a shard of the summary (store/step_items.py), so the step item
+never becomes the place where they queue. Runs come next: what a task
 tells its run (a final failure, the end step's success) is derived from the task as written, so a run
 never holds a fact of a task whose write failed. After a change is written, the derived views (views.py)
 are told. Lost races are counted (`conflicts`) so the benchmark can report them per event.
@@ -33,16 +38,18 @@ from runwatch.store.repository import (
     MAX_TASKS_PER_TRANSACTION,
     Conflict,
     StaleItems,
+    StepBusy,
     StoreUnavailable,
     Versioned,
 )
 
 MAX_CONFLICT_RETRIES = 8
-# The longest random wait after a lost race, doubling with each one: consumers of one step fall out of step.
+# The longest random wait after a transaction met another one on a task, doubling with each one.
 BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 1.0
-# A step's tasks of a batch are one transaction that every consumer of that step meets: more patience.
+# Lost races in a row before a part of a step's tasks gives up (it is halved after two, down to one task).
 MAX_GROUP_RETRIES = 20
+HALVE_AFTER = 2
 
 
 class StateStore(Protocol):
@@ -54,7 +61,7 @@ class StateStore(Protocol):
         self, tasks: Collection[TaskKey], runs: Collection[RunKey]
     ) -> tuple[dict[TaskKey, Versioned], dict[RunKey, Versioned]]: ...
     def save_tasks(
-        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
     ) -> list[int]: ...
     def save_run(self, state: RunState, version: int | None) -> int: ...
 
@@ -76,6 +83,8 @@ class Joins:
         self.task_views = tuple(task_views)
         self._tasks: LRU[TaskKey, Versioned] = LRU(cache_size)
         self._runs: LRU[RunKey, Versioned] = LRU(cache_size)
+        # Steps whose summary item another writer held: their changes go to its shards from then on.
+        self._contended: LRU[tuple[RunKey, str], bool] = LRU(1_000)
         self._staged: Staged | None = None
         self.conflicts = 0  # conditional writes that lost a race and were joined again
 
@@ -210,38 +219,53 @@ class Joins:
                 staged.failed.setdefault(message, exc)
 
     def _write_tasks(self, staged: Staged, group: list[Pending[TaskState]]) -> None:
-        """Write a step's changed tasks and their summed step change; re-join those that lost a race."""
-        for attempt in range(MAX_GROUP_RETRIES):
-            dirty = self._changed_tasks(group)
+        """Write a step's changed tasks and their summed step change; what lost a race is tried again."""
+        parts = [(group, 0)]
+        while parts:
+            part, losses = parts.pop()
+            dirty = self._changed_tasks(part)
             if not dirty:
-                return
-            change = combined(c for p in dirty if (c := step_change(p.before, p.state)) is not None)
-            try:
-                versions = self.store.save_tasks([(p.state, p.version) for p in dirty], change)
-            except StaleItems as lost:
-                self.conflicts += 1
-                self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)))
-                if not self._reread_tasks(staged, [dirty[i] for i in lost.stale]):
-                    return
                 continue
-            except Conflict:
-                # Another transaction held one of the items (the step's summary, for concurrent consumers of
-                # one step): wait a random, growing moment so that they do not meet again, then join afresh.
-                self.conflicts += 1
-                self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)))
-                if not self._reread_tasks(staged, dirty):
-                    return
+            if losses == MAX_GROUP_RETRIES:
+                self._fail_tasks(staged, dirty, StoreUnavailable(f"gave up after {losses} conflicts"))
                 continue
-            except StoreUnavailable as exc:
-                self._fail_tasks(staged, dirty, exc)
-                return
-            for pending, version in zip(dirty, versions, strict=True):
-                pending.mark_written(version)
-                self._tasks.put(pending.state.key, Versioned(pending.state, version))
-                for view in self.task_views:
-                    view.update(pending.written_before, pending.state)
-            return
-        self._fail_tasks(staged, group, StoreUnavailable(f"gave up after {MAX_GROUP_RETRIES} conflicts"))
+            again = self._save_part(staged, dirty, losses)
+            parts.extend((p, losses + 1) for p in again if p)
+
+    def _save_part(
+        self, staged: Staged, dirty: list[Pending[TaskState]], losses: int
+    ) -> list[list[Pending[TaskState]]]:
+        """One transaction of a step's changed tasks; after a lost race, the parts to write again."""
+        key = dirty[0].state.key
+        step = (run_key_of(key), key.step)
+        change = combined(c for p in dirty if (c := step_change(p.before, p.state)) is not None)
+        writes = [(p.state, p.version) for p in dirty]
+        try:
+            versions = self.store.save_tasks(writes, change, spread=self._contended.get(step) is not None)
+        except StaleItems as lost:
+            # Another consumer changed some of these tasks: re-read those and try again at once.
+            self.conflicts += 1
+            if not self._reread_tasks(staged, dirty, [dirty[i] for i in lost.stale]):
+                return []
+            return _halves(dirty) if losses + 1 >= HALVE_AFTER else [dirty]
+        except StepBusy:
+            self.conflicts += 1
+            self._contended.put(step, True)
+            return [dirty]
+        except Conflict:
+            # Another transaction held a task: wait a random, growing moment, then join afresh.
+            self.conflicts += 1
+            self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**losses)))
+            return [dirty] if self._reread_tasks(staged, dirty, dirty) else []
+        except StoreUnavailable as exc:
+            self._fail_tasks(staged, dirty, exc)
+            return []
+        for pending, version in zip(dirty, versions, strict=True):
+            pending.mark_written(version)
+            self._tasks.put(pending.state.key, Versioned(pending.state, version))
+            for view in self.task_views:
+                view.update(pending.written_before, pending.state)
+        return []
 
     def _changed_tasks(self, group: list[Pending[TaskState]]) -> list[Pending[TaskState]]:
         """The tasks the batch changed; the others are remembered as read (the next batch need not read them)."""
@@ -253,11 +277,14 @@ class Joins:
                 self._tasks.put(pending.state.key, pending.base)
         return changed
 
-    def _reread_tasks(self, staged: Staged, stale: list[Pending[TaskState]]) -> bool:
+    def _reread_tasks(
+        self, staged: Staged, part: list[Pending[TaskState]], stale: list[Pending[TaskState]]
+    ) -> bool:
+        """Join the part's stale tasks again from what is stored; if they cannot be read, the part fails."""
         try:
             found, _ = self.store.load_states([p.state.key for p in stale], ())
         except StoreUnavailable as exc:
-            self._fail_tasks(staged, stale, exc)
+            self._fail_tasks(staged, part, exc)
             return False
         for pending in stale:
             pending.rebase(found.get(pending.state.key), merge_task)
@@ -314,6 +341,11 @@ def _step_groups(pending: Collection[Pending[TaskState]]) -> Iterator[list[Pendi
     for group in groups.values():
         for first in range(0, len(group), MAX_TASKS_PER_TRANSACTION):
             yield group[first : first + MAX_TASKS_PER_TRANSACTION]
+
+
+def _halves[T](part: list[T]) -> list[list[T]]:
+    middle = (len(part) + 1) // 2
+    return [part[:middle], part[middle:]]
 
 
 def _state[S](versioned: Versioned | None) -> S | None:
