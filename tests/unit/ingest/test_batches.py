@@ -8,7 +8,7 @@ from runwatch.domain.step_summary import StepChange
 from runwatch.domain.task_state import TaskState
 from runwatch.services.ingest import Ingestor
 from runwatch.services.ingest.views import FlowEntryView
-from runwatch.store.repository import StoreUnavailable
+from runwatch.store.repository import StoreUnavailable, Versioned
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
 from tests.unit.ingest.scenarios import recounted_steps, replay, run_of, snapshot
@@ -105,3 +105,39 @@ def test_a_consumer_that_met_another_on_a_step_item_writes_that_step_to_shards_f
 def test_writers_that_never_meet_keep_one_item_per_step() -> None:
     store = replay(simulate_run(SPEC))
     assert {shard for (*_, shard) in store.step_items} == {0}
+
+
+class RacedTasks(MemoryStore):
+    """Another consumer rewrites the last task of each of the first `races` writes just before they land."""
+
+    def __init__(self, races: int) -> None:
+        super().__init__()
+        self.races = races
+        self.sizes: list[int] = []
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
+    ) -> list[int]:
+        self.sizes.append(len(writes))
+        stored = self.tasks.get(writes[-1][0].key)
+        if len(self.sizes) <= self.races and stored is not None:
+            # rewritten by someone else with nothing changed: only its version moves on
+            self.tasks[writes[-1][0].key] = Versioned(stored.state, stored.version + 1)
+        return super().save_tasks(writes, change, spread)
+
+
+def test_a_part_that_keeps_losing_races_is_halved_and_still_ends_in_the_in_order_state() -> None:
+    events = simulate_run(RunSpec("TrainFlow", "1795000000003", fanout=16, start_ms=1_795_000_000_000))
+    store = replay(events[: len(events) // 2], RacedTasks(races=0))
+    before = len(store.sizes)
+    store.races = before + 5
+    ingestor = Ingestor(store)
+
+    result = ingestor.ingest_batch(messages(events[len(events) // 2 :]))
+
+    assert not result.failed
+    assert snapshot(store) == snapshot(replay(events))
+    assert store.steps == recounted_steps(store)
+    assert ingestor.joins.conflicts == 5
+    whole = store.sizes[before]
+    assert store.sizes[before : before + 3] == [whole, whole, whole // 2]  # tried again whole, then halved

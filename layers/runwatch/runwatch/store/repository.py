@@ -11,7 +11,8 @@ Small runs whose writers never meet keep exactly one item per step.
 
 `Conflict`: a conditional write lost a race, or a transaction met another one on the same item (the caller
 re-reads and merges again; never an error to report); `StaleItems` names the tasks that changed, `StepBusy`
-says the step's summary item was the one taken. `StoreUnavailable`: throttling or an outage (the caller fails the record so it is redelivered).
+says the step's summary item was the one taken. `StoreUnavailable`: throttling or an outage (the caller
+fails the record so it is redelivered).
 """
 
 from __future__ import annotations
@@ -176,11 +177,6 @@ def _wider(attribute: NumberAttribute, value: int, lower: bool) -> Condition:
     narrower: Condition = attribute > value if lower else attribute < value
     either: Condition = attribute.does_not_exist() | narrower
     return either
-
-
-def _run_identity(state: TaskState) -> tuple[str, str, str, str]:
-    key = state.key
-    return key.account, key.region, key.flow, key.run_id
 
 
 def _transact(transaction: Callable[[], None], step_position: int | None) -> None:
