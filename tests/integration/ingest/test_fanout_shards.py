@@ -27,9 +27,9 @@ from tests.unit.ingest.scenarios import replay
 
 T0 = 1_795_000_000_000
 ACCOUNT, REGION = "123456789012", "us-east-1"
-WIDTH = 200
+WIDTH = 120
 CONSUMERS = 4
-BATCH = 50
+BATCH = 30
 
 
 class BusyStepItem(StatusRepository):
