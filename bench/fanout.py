@@ -3,8 +3,9 @@
 Each consumer is an Ingestor with its own cache (a warm Lambda container) sharing the table; they take
 batches of the template's BatchSize from one queue in threads, each applied as one batch. Measured: events
 per second, conflict retries per event (a conditional write or transaction that lost a race and was joined
-again), events that failed (would be dead-lettered), and whether the step summaries equal the in-order
-replay.
+again), split by what it lost on (`tasks` another consumer changed meanwhile, the `step`'s summary item,
+the `run` item, `other`), events that failed (would be dead-lettered), and whether the step summaries equal
+the in-order replay.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import random
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from bench.api import _table
@@ -67,6 +69,7 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
         thread.join()
     elapsed = time.perf_counter() - started
     conflicts = sum(c.joins.conflicts for c in consumers)
+    lost_on: Counter[str] = sum((c.joins.lost_on for c in consumers), Counter())
 
     _, summaries = RunReader().run_with_steps(
         RunKey(spec.flow, spec.run_id, account="123456789012", region="us-east-1")
@@ -77,6 +80,13 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
         "ingest.fanout_10k.events": {"value": count, "unit": "events"},
         "ingest.fanout_10k.events_per_s": {"value": round(count / elapsed, 1), "unit": "events/s"},
         "ingest.fanout_10k.conflicts_per_event": {"value": round(conflicts / count, 4), "unit": "retries"},
+        **{
+            f"ingest.fanout_10k.conflicts_per_event.{on}": {
+                "value": round(lost_on[on] / count, 4),
+                "unit": "retries",
+            }
+            for on in ("tasks", "step", "run", "other")
+        },
         "ingest.fanout_10k.failed_events": {"value": len(failed), "unit": "events"},
         "ingest.fanout_10k.writes_per_event": {
             "value": round(repository.write_requests / count, 2),

@@ -97,7 +97,7 @@ def test_a_consumer_that_met_another_on_a_step_item_writes_that_step_to_shards_f
         assert not result.failed
 
     assert store.steps == recounted_steps(store) == replay(events).steps
-    assert ingestor.joins.conflicts == 1
+    assert ingestor.joins.conflicts == 1 and ingestor.joins.lost_on == {"step": 1}
     assert len(asked) > 3 and asked.count(0) == 1  # after that, straight to the shards
     assert {shard for (_, _, step, shard) in store.step_items if step == "train"} == set(asked[1:])
 
@@ -138,6 +138,6 @@ def test_a_part_that_keeps_losing_races_is_halved_and_still_ends_in_the_in_order
     assert not result.failed
     assert snapshot(store) == snapshot(replay(events))
     assert store.steps == recounted_steps(store)
-    assert ingestor.joins.conflicts == 5
+    assert ingestor.joins.conflicts == 5 and ingestor.joins.lost_on == {"tasks": 5}
     whole = store.sizes[before]
     assert store.sizes[before : before + 3] == [whole, whole, whole // 2]  # tried again whole, then halved

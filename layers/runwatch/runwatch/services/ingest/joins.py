@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
@@ -87,6 +88,8 @@ class Joins:
         self._contended: LRU[tuple[RunKey, str], bool] = LRU(1_000)
         self._staged: Staged | None = None
         self.conflicts = 0  # conditional writes that lost a race and were joined again
+        # The same, by what was lost on: "tasks" (changed meanwhile), "step" (its summary item), "run", "other"
+        self.lost_on: Counter[str] = Counter()
 
     # -- staging -----------------------------------------------------------------------------------
     @contextmanager
@@ -244,17 +247,17 @@ class Joins:
             versions = self.store.save_tasks(writes, change, spread=self._contended.get(step) is not None)
         except StaleItems as lost:
             # Another consumer changed some of these tasks: re-read those and try again at once.
-            self.conflicts += 1
+            self._lost("tasks")
             if not self._reread_tasks(staged, dirty, [dirty[i] for i in lost.stale]):
                 return []
             return _halves(dirty) if losses + 1 >= HALVE_AFTER else [dirty]
         except StepBusy:
-            self.conflicts += 1
+            self._lost("step")
             self._contended.put(step, True)
             return [dirty]
         except Conflict:
             # Another transaction held a task: wait a random, growing moment, then join afresh.
-            self.conflicts += 1
+            self._lost("other")
             self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**losses)))
             return [dirty] if self._reread_tasks(staged, dirty, dirty) else []
         except StoreUnavailable as exc:
@@ -266,6 +269,10 @@ class Joins:
             for view in self.task_views:
                 view.update(pending.written_before, pending.state)
         return []
+
+    def _lost(self, on: str) -> None:
+        self.conflicts += 1
+        self.lost_on[on] += 1
 
     def _changed_tasks(self, group: list[Pending[TaskState]]) -> list[Pending[TaskState]]:
         """The tasks the batch changed; the others are remembered as read (the next batch need not read them)."""
@@ -304,7 +311,7 @@ class Joins:
             try:
                 version = self.store.save_run(pending.state, pending.version)
             except Conflict:
-                self.conflicts += 1
+                self._lost("run")
                 try:
                     pending.rebase(self.store.load_run(key), merge_run)
                 except StoreUnavailable as exc:
