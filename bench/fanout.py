@@ -87,6 +87,10 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
             }
             for on in ("tasks", "step", "run", "other")
         },
+        "ingest.fanout_10k.server_errors_read_back": {
+            "value": sum(c.joins.server_errors for c in consumers),
+            "unit": "transactions",
+        },
         "ingest.fanout_10k.failed_events": {"value": len(failed), "unit": "events"},
         "ingest.fanout_10k.writes_per_event": {
             "value": round(repository.write_requests / count, 2),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from runwatch.domain.step_summary import StepChange
 from runwatch.domain.task_state import TaskState
 from runwatch.services.ingest import Ingestor
 from runwatch.services.ingest.views import FlowEntryView
-from runwatch.store.repository import StoreUnavailable, Versioned
+from runwatch.store.repository import OutcomeUnknown, StoreUnavailable, Versioned
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
 from tests.unit.ingest.scenarios import recounted_steps, replay, run_of, snapshot
@@ -141,3 +143,48 @@ def test_a_part_that_keeps_losing_races_is_halved_and_still_ends_in_the_in_order
     assert ingestor.joins.conflicts == 5 and ingestor.joins.lost_on == {"tasks": 5}
     whole = store.sizes[before]
     assert store.sizes[before : before + 3] == [whole, whole, whole // 2]  # tried again whole, then halved
+
+
+class Recorder:
+    """A task view that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[TaskState | None, TaskState]] = []
+
+    def update(self, before: TaskState | None, after: TaskState) -> None:
+        self.seen.append((before, after))
+
+
+class UnknownOutcome(MemoryStore):
+    """The first task transaction ends in a server error, after being applied (`applied`) or not."""
+
+    def __init__(self, applied: bool) -> None:
+        super().__init__()
+        self.applied = applied
+        self.errors = 1
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
+    ) -> list[int]:
+        if self.errors and len(writes) > 1:
+            self.errors -= 1
+            if self.applied:
+                super().save_tasks(writes, change, spread)
+            raise OutcomeUnknown("TransactWriteError: InternalServerError")
+        return super().save_tasks(writes, change, spread)
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_a_transaction_of_unknown_outcome_is_read_back_and_counted_once(applied: bool) -> None:
+    events = simulate_run(SPEC)
+    store = UnknownOutcome(applied)
+    views = Recorder()
+    ingestor = Ingestor(store, run_views=(), task_views=[views])
+
+    result = ingestor.ingest_batch(messages(events))
+
+    assert not result.failed and store.errors == 0
+    assert snapshot(store) == snapshot(replay(events))
+    assert store.steps == recounted_steps(store)  # the step change was added exactly once
+    assert ingestor.joins.server_errors == 1 and ingestor.joins.conflicts == 0
+    assert {after.key for _, after in views.seen} == set(store.tasks)  # every written task was told

@@ -81,6 +81,7 @@ from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_sum
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
+SERVER_ERROR = "InternalServerError"
 # Cancellation reasons that mean "someone else got there first": re-read and join again.
 _LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict", "None", None}
 _STEP_TAKEN = {"ConditionalCheckFailed", "TransactionConflict"}
@@ -113,6 +114,12 @@ class StoreUnavailable(Exception):
     """DynamoDB could not serve the request (throttled, unreachable, failing)."""
 
 
+class OutcomeUnknown(StoreUnavailable):
+    """A transaction ended in a server error (after the client's own retries): it may or may not have been
+    applied. Its task writes are conditional on their versions, so re-reading them and writing again is
+    exact either way; callers that cannot, treat it as unavailable."""
+
+
 @dataclass(frozen=True, slots=True)
 class Versioned:
     state: Any
@@ -139,6 +146,8 @@ def guarded[R](call: Callable[[], R]) -> R:
         codes = {getattr(reason, "code", None) for reason in exc.cancellation_reasons}
         if exc.cause_response_code == TRANSACTION_CANCELED and codes <= _LOST_RACE:
             raise Conflict(str(exc)) from None
+        if exc.cause_response_code == SERVER_ERROR:
+            raise OutcomeUnknown(f"TransactWriteError: {SERVER_ERROR}") from exc
         raise StoreUnavailable(f"TransactWriteError: {exc.cause_response_code or exc}") from exc
     except PynamoDBException as exc:
         if getattr(exc, "cause_response_code", None) == CONDITIONAL_FAILED:

@@ -38,6 +38,7 @@ from runwatch.services.lru import LRU
 from runwatch.store.repository import (
     MAX_TASKS_PER_TRANSACTION,
     Conflict,
+    OutcomeUnknown,
     StaleItems,
     StepBusy,
     StoreUnavailable,
@@ -90,6 +91,7 @@ class Joins:
         self.conflicts = 0  # conditional writes that lost a race and were joined again
         # The same, by what was lost on: "tasks" (changed meanwhile), "step" (its summary item), "run", "other"
         self.lost_on: Counter[str] = Counter()
+        self.server_errors = 0  # task transactions whose outcome a server error left unknown (read back)
 
     # -- staging -----------------------------------------------------------------------------------
     @contextmanager
@@ -255,6 +257,10 @@ class Joins:
             self._lost("step")
             self._contended.put(step, True)
             return [dirty]
+        except OutcomeUnknown:
+            self.server_errors += 1
+            self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**losses)))
+            return self._read_back(staged, dirty)
         except Conflict:
             # Another transaction held a task: wait a random, growing moment, then join afresh.
             self._lost("other")
@@ -269,6 +275,19 @@ class Joins:
             for view in self.task_views:
                 view.update(pending.written_before, pending.state)
         return []
+
+    def _read_back(self, staged: Staged, dirty: list[Pending[TaskState]]) -> list[list[Pending[TaskState]]]:
+        """After a transaction of unknown outcome: re-read its tasks and join again. A task found holding its
+        joined state was written (by it, or by another consumer): the views hear of it, since their writes
+        are idempotent; the others are written again."""
+        befores = [(pending, pending.before) for pending in dirty]
+        if not self._reread_tasks(staged, dirty, dirty):
+            return []
+        for pending, before in befores:
+            if pending.base is not None and pending.state == pending.base.state and before != pending.state:
+                for view in self.task_views:
+                    view.update(before, pending.state)
+        return [dirty]
 
     def _lost(self, on: str) -> None:
         self.conflicts += 1
