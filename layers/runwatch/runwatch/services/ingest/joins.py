@@ -14,10 +14,12 @@ step race in two ways. Tasks another consumer changed meanwhile (`StaleItems`) a
 tried again at once; a part that lost twice in a row is halved, so every retry stands a better chance and
 the write always ends. The step's item taken by another writer (`StepBusy`) sends the retry, and this
 consumer's later writes of that step, to a shard of the summary (store/step_items.py), so the step item
-never becomes the place where they queue. Runs come next: what a task
+never becomes the place where they queue. A transaction that ends in a server error is read back and
+joined again (its task writes are conditional, so nothing counts twice). Runs come next: what a task
 tells its run (a final failure, the end step's success) is derived from the task as written, so a run
 never holds a fact of a task whose write failed. After a change is written, the derived views (views.py)
-are told. Lost races are counted (`conflicts`) so the benchmark can report them per event.
+are told. Lost races are counted (`conflicts`, and `lost_on` by what they lost on) so the benchmark can
+report them per event.
 """
 
 from __future__ import annotations
