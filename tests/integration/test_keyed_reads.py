@@ -62,3 +62,18 @@ def test_index_entries_stop_at_the_limit_and_hold_keys_only(
     assert [e["sk"]["S"] for e in entries] == ["TASK#s#0", "TASK#s#1", "TASK#s#2"]
     assert len(every) == 5
     assert {name for e in every for name in e} == {"pk", "sk", "queue_pk"}
+
+
+def test_a_look_ahead_entry_stays_keys_only_unless_an_item_before_it_is_gone(
+    dynamodb_local: DynamoDBLocal, ddb_client: Any, table_name: str
+) -> None:
+    _bind(table_name, dynamodb_local)
+    for n in (0, 2, 3):  # TASK#s#1 is gone (expired, say)
+        _put(ddb_client, table_name, f"TASK#s#{n}", note=f"item {n}")
+    entry = [{"pk": {"S": "RUN#x"}, "sk": {"S": f"TASK#s#{n}"}} for n in range(4)]
+
+    whole = KeyedReads().items_in_order([entry[0], entry[2], entry[3]], needed=2)
+    short = KeyedReads().items_in_order(entry[:3], needed=2)
+
+    assert [item.get("note") for item in whole] == [{"S": "item 0"}, {"S": "item 2"}, None]  # keys only
+    assert [item["note"]["S"] for item in short] == ["item 0", "item 2"]  # read to fill the page

@@ -38,12 +38,26 @@ class KeyedReads:
     def __init__(self) -> None:
         self.requests = 0
 
-    def items_in_order(self, entries: Sequence[Mapping[str, Any]]) -> list[RawItem]:
+    def items_in_order(
+        self, entries: Sequence[Mapping[str, Any]], needed: int | None = None
+    ) -> list[RawItem]:
         """The raw items of raw index entries, in the entries' order; an item gone meanwhile is left out.
 
         Each item carries its entry's key attributes: an item changed since the index was read (a task that
-        moved on to another status) keeps the position it was listed at, so a page goes on from there.
+        moved on to another status) keeps the position it was listed at, so a page goes on from there. With
+        `needed`, only the first `needed` entries' items are read: the entries after them (a page's look-ahead,
+        which only proves that a next page exists) stay keys only, unless an item before them was gone.
         """
+        head = list(entries if needed is None else entries[:needed])
+        found = self._in_order(head)
+        rest = entries[len(head) :]
+        if len(found) == len(head):
+            return found + [dict(entry) for entry in rest]
+        return found + self._in_order(rest)
+
+    def _in_order(self, entries: Sequence[Mapping[str, Any]]) -> list[RawItem]:
+        if not entries:
+            return []
         found = self.items(table_key(entry) for entry in entries)
         return [{**item, **entry} for entry in entries if (item := found.get(table_key(entry))) is not None]
 

@@ -558,7 +558,9 @@ class RunReader:
             page = index_page(index, partition, size, start_key)
             page.setdefault("LastEvaluatedKey", None)
             before = self._keyed.requests
-            page["Items"] = self._keyed.items_in_order(page.get("Items", []))  # the index holds keys only
+            # The index holds keys only: read the tasks, all but the look-ahead entry past the page (its key
+            # only proves that a next page exists; _collect drops it), so 100 tasks are one BatchGetItem.
+            page["Items"] = self._keyed.items_in_order(page.get("Items", []), needed=size - 1)
             self.calls += self._keyed.requests - before
             return page
 
