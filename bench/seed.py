@@ -23,7 +23,6 @@ from runwatch.store.keys import (
     ACTIVE_RUN,
     RECENT_RUNS,
     RUN_SK,
-    active_sk,
     flow_pk,
     project_only_pk,
     project_pk,
@@ -109,7 +108,6 @@ def raw_run_item(state: RunState, now_ms: int, retention_days: int) -> RawItem:
     item.update({name: value for name, value in optional.items() if value is not None})
     if not state.is_terminal:
         item["active_pk"] = _s(ACTIVE_RUN)
-        item["active_sk"] = _s(active_sk(iso(state.activity_at or now_ms) or "", pk, RUN_SK))
     return item
 
 

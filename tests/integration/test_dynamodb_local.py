@@ -21,10 +21,10 @@ GSIS = {
     "by_user",
     "by_project",
     "by_project_only",
-    "active",
-    "by_queue",
-    "by_step",
-    "by_step_status",
+    "active_keys",
+    "by_queue_keys",
+    "by_step_keys",
+    "by_step_status_keys",
     "by_run_id",
 }
 
@@ -54,7 +54,8 @@ def test_table_has_keys_indexes_and_stream_from_template(ddb_client: Any, table_
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
     assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == GSIS
     for index in table["GlobalSecondaryIndexes"]:
-        expected = "INCLUDE" if index["IndexName"] == "by_run_id" else "ALL"
+        name = index["IndexName"]
+        expected = "INCLUDE" if name == "by_run_id" else "KEYS_ONLY" if name.endswith("_keys") else "ALL"
         assert index["Projection"]["ProjectionType"] == expected
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert table["LatestStreamArn"]

@@ -27,17 +27,19 @@ CONTRACT_GSIS = {
     "by_flow": ("flow_pk", "started_sk"),
     "recent": ("recent_pk", "started_sk"),
     "by_status": ("status_pk", "started_sk"),
-    "active": ("active_pk", "active_sk"),
-    "by_queue": ("queue_pk", "active_sk"),
-    "by_step": ("step_pk", "task_order_sk"),
-    "by_step_status": ("step_status_pk", "task_order_sk"),
+    "active_keys": ("active_pk", "sk"),
+    "by_queue_keys": ("queue_pk", "sk"),
+    "by_step_keys": ("step_pk", "task_order_sk"),
+    "by_step_status_keys": ("step_status_pk", "task_order_sk"),
     "by_run_id": ("run_id_pk", "flow"),
     "by_user": ("user_pk", "started_sk"),
     "by_project": ("project_pk", "started_sk"),
     "by_project_only": ("project_only_pk", "started_sk"),
 }
-# The run lookup by (flow, run id) only needs where the run is; every listing index carries whole runs.
+# The run lookup by (flow, run id) only needs where the run is; every run listing index carries whole runs; the
+# task and sweeper indexes carry keys only (a task's write reaches them only when their keys change).
 KEYS_AND_PLACE = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["account", "region", "kind"]}
+KEYS_ONLY_GSIS = {"active_keys", "by_queue_keys", "by_step_keys", "by_step_status_keys"}
 
 
 def matches(pattern: Any, event: Any) -> bool:
@@ -73,7 +75,10 @@ def test_status_table_matches_the_key_design() -> None:
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert {i["IndexName"]: _keys(i["KeySchema"]) for i in props["GlobalSecondaryIndexes"]} == CONTRACT_GSIS
     assert {i["IndexName"]: i["Projection"] for i in props["GlobalSecondaryIndexes"]} == {
-        name: KEYS_AND_PLACE if name == "by_run_id" else {"ProjectionType": "ALL"} for name in CONTRACT_GSIS
+        name: KEYS_AND_PLACE
+        if name == "by_run_id"
+        else {"ProjectionType": "KEYS_ONLY" if name in KEYS_ONLY_GSIS else "ALL"}
+        for name in CONTRACT_GSIS
     }
     used = {"pk", "sk"} | {name for keys in CONTRACT_GSIS.values() for name in keys}
     assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == dict.fromkeys(

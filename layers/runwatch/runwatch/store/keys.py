@@ -1,13 +1,13 @@
 """The key layout of runwatch's single table: this module alone spells partition and sort keys.
 
-    run      pk RUN#<account>#<region>#<flow>#<run_id>   sk #RUN   GSIs by_flow, recent, by_status, active,
+    run      pk RUN#<account>#<region>#<flow>#<run_id>   sk #RUN   GSIs by_flow, recent, by_status, active_keys,
                                                         by_run_id (<run_id>, sorted by <flow>), by_user (USER#<user>),
                                                         by_project (PROJECT#<project>#<branch>),
                                                         by_project_only (PROJECTONLY#<project>)
     run tag  pk TAG#<tag>             sk <started_at>#<run_id>#<run pk>   one per (tag, run): runs by tag
     task     pk RUN#<account>#<region>#<flow>#<run_id>   sk TASK#<step>#<task_id>
-                                                    GSIs active, by_queue (while pending), by_step,
-                                                    by_step_status (task order)
+                                                    GSIs active_keys, by_queue_keys (while pending),
+                                                    by_step_keys, by_step_status_keys (task order)
     step     pk RUN#<account>#<region>#<flow>#<run_id>   sk STEP#<step>   the step's summary counters and bounds
              and, only once writers met on it, its shards   sk STEP#<step>#<k>   (k in 1..STEP_SHARDS-1)
     flow     pk FLOWS                 sk <flow>
@@ -17,7 +17,7 @@
     job      pk JOB#<Batch job id>    sk #JOB   the task and attempt a Batch job ran (lookups by job id)
 
 One Query on a run's partition returns the run with all its tasks and attempts; the run's detail reads only
-the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step`, whose
+the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step_keys`, whose
 sort key `task_order_sk` spells the display order (split index, then task id numerically). The GSIs serve the run
 listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
 while they are active or pending, so they stay small. A run's identity is (account, region, flow, run id)
@@ -70,12 +70,12 @@ def step_shard_sk(step: str, shard: int) -> str:
 
 
 def step_tasks_pk(account: str, region: str, flow: str, run_id: str, step: str) -> str:
-    """Partition of the `by_step` index: one step's tasks (inside the run's account-qualified partition)."""
+    """Partition of the `by_step_keys` index: one step's tasks (inside the run's account-qualified partition)."""
     return f"{run_pk(account, region, flow, run_id)}#STEP#{step}"
 
 
 def step_status_pk(account: str, region: str, flow: str, run_id: str, step: str, status: str) -> str:
-    """Partition of the `by_step_status` index: one step's tasks in one status."""
+    """Partition of the `by_step_status_keys` index: one step's tasks in one status."""
     return f"{step_tasks_pk(account, region, flow, run_id, step)}#{status}"
 
 
@@ -136,10 +136,6 @@ def started_range(since_iso: str | None, until_iso: str | None) -> tuple[str, st
     if since_iso is None and until_iso is None:
         return None
     return (since_iso or "0", f"{until_iso}$" if until_iso is not None else "~")
-
-
-def active_sk(at_iso: str, pk: str, sk: str) -> str:
-    return f"{at_iso}#{pk}#{sk}"
 
 
 def state_machine_pk(arn: str) -> str:

@@ -18,7 +18,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from runwatch.store import raw_reads
@@ -98,37 +98,48 @@ class ByRunIdIndex(GlobalSecondaryIndex[Any]):
     flow = UnicodeAttribute(range_key=True)
 
 
-class ActiveIndex(_Index):
+class _KeysOnlyIndex(GlobalSecondaryIndex[Any]):
+    """An index of the task and sweeper reads: it holds keys only, so a write of an item whose index keys did
+    not change writes nothing to it; readers fetch the items (store/keyed_reads.py)."""
+
     class Meta:
-        index_name = "active"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
+
+
+class ActiveIndex(_KeysOnlyIndex):
+    """Sparse: runs and tasks not finished. The sort key is the table's, so an entry never moves while its
+    item is active (it is put when the item becomes active and deleted when it finishes)."""
+
+    class Meta:
+        index_name = "active_keys"
+        projection = KeysOnlyProjection()
 
     active_pk = UnicodeAttribute(hash_key=True)
-    active_sk = UnicodeAttribute(range_key=True)
+    sk = UnicodeAttribute(range_key=True)
 
 
-class ByQueueIndex(_Index):
+class ByQueueIndex(_KeysOnlyIndex):
     class Meta:
-        index_name = "by_queue"
-        projection = AllProjection()
+        index_name = "by_queue_keys"
+        projection = KeysOnlyProjection()
 
     queue_pk = UnicodeAttribute(hash_key=True)
-    active_sk = UnicodeAttribute(range_key=True)
+    sk = UnicodeAttribute(range_key=True)
 
 
-class ByStepIndex(_Index):
+class ByStepIndex(_KeysOnlyIndex):
     class Meta:
-        index_name = "by_step"
-        projection = AllProjection()
+        index_name = "by_step_keys"
+        projection = KeysOnlyProjection()
 
     step_pk = UnicodeAttribute(hash_key=True)
     task_order_sk = UnicodeAttribute(range_key=True)
 
 
-class ByStepStatusIndex(_Index):
+class ByStepStatusIndex(_KeysOnlyIndex):
     class Meta:
-        index_name = "by_step_status"
-        projection = AllProjection()
+        index_name = "by_step_status_keys"
+        projection = KeysOnlyProjection()
 
     step_status_pk = UnicodeAttribute(hash_key=True)
     task_order_sk = UnicodeAttribute(range_key=True)
@@ -210,7 +221,6 @@ class StatusItem(TableItem):
     region = UnicodeAttribute()
     orchestrator = UnicodeAttribute()
     active_pk = UnicodeAttribute(null=True)
-    active_sk = UnicodeAttribute(null=True)
     active_index = ActiveIndex()
     # Set by a write that must not notify (a backfill without --notify); every other write clears it.
     quiet = BooleanAttribute(null=True)

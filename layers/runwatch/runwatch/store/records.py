@@ -18,7 +18,6 @@ from runwatch.store.keys import (
     ACTIVE_TASK,
     RECENT_RUNS,
     RUN_SK,
-    active_sk,
     flow_pk,
     marker_of_pk,
     project_only_pk,
@@ -150,7 +149,6 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
     )
     if not state.is_terminal:
         item.active_pk = ACTIVE_RUN
-        item.active_sk = active_sk(iso(state.activity_at or now_ms) or "", pk, RUN_SK)
     if version is not None:
         item.version = version
     return item
@@ -240,7 +238,6 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
     )
     if not state.is_terminal:
         item.active_pk = ACTIVE_TASK
-        item.active_sk = active_sk(iso(state.last_event_at or now_ms) or "", pk, sk)
         if status == "pending" and state.job_queue:
             item.queue_pk = queue_pk(state.job_queue)
     if version is not None:

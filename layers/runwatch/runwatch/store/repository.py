@@ -431,7 +431,11 @@ class StatusRepository:
             )
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
-        items = guarded(lambda: list(TaskItem.by_queue_index.query(queue_pk(queue_arn), limit=limit)))
+        """The first `limit` pending tasks on a queue: their keys from `by_queue_keys`, then the tasks."""
+        from runwatch.store.keyed_reads import KeyedReads, index_entries  # it reads through guarded()
+
+        entries = index_entries(TaskItem.by_queue_index, queue_pk(queue_arn), limit=limit)
+        items = (TableItem.from_raw_data(raw) for raw in KeyedReads().items_in_order(entries))
         return [task_from_item(i) for i in items if isinstance(i, TaskItem)]
 
     def run_with_tasks(self, key: RunKey) -> tuple[Versioned | None, list[TaskState]]:

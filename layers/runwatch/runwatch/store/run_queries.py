@@ -12,8 +12,9 @@ none, while `next_key` is set. That keeps every request's cost bounded however r
 read the tag's items (`TAG#<tag>`) the same way, then the runs in one BatchGetItem.
 
 A run's detail is bounded whatever the run's size: one Query for the run item and its step summaries (the
-sort keys before `TASK#`), then one page per step from the `by_step` index (or `by_step_status` for one
-status), whose sort key is the display order of tasks.
+sort keys before `TASK#`), then one page per step from the `by_step_keys` index (or `by_step_status_keys` for
+one status), whose sort key is the display order of tasks; those indexes hold keys only, so a page of tasks is
+one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py).
 
 Items leave as domain states (RunState, TaskState, StepSummary; a flow as the key of its newest run), so
 callers never see the table's items or keys.
@@ -40,6 +41,7 @@ from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
 from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
+from runwatch.store.keyed_reads import KeyedReads, index_page
 from runwatch.store.keys import (
     FLOWS_PK,
     JOB_SK,
@@ -336,6 +338,7 @@ class RunReader:
     def __init__(self, filter_budget: int = DEFAULT_FILTER_BUDGET) -> None:
         self.filter_budget = filter_budget
         self.calls = 0  # DynamoDB requests made, for tests and benchmarks
+        self._keyed = KeyedReads()
 
     # -- run listings ------------------------------------------------------------------------------
     def runs_matching(self, where: RunFilter, limit: int, start: Position | None = None) -> Page[RunState]:
@@ -534,8 +537,14 @@ class RunReader:
         listing = _Listing((*_table_key_names(TaskItem), hash_name, range_name), hash_name, partition)
 
         def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
-            iterator = index.query(partition, page_size=size, last_evaluated_key=start_key)
-            return _one_page(iterator.page_iter)
+            page = index_page(index, partition, size, start_key)
+            page.setdefault("LastEvaluatedKey", None)
+            before = self._keyed.requests
+            # The index holds keys only: read the tasks, all but the look-ahead entry past the page (its key
+            # only proves that a next page exists; _collect drops it), so 100 tasks are one BatchGetItem.
+            page["Items"] = self._keyed.items_in_order(page.get("Items", []), needed=size - 1)
+            self.calls += self._keyed.requests - before
+            return page
 
         return self._collect(call, listing, limit, start, task_state_from_raw, filtered=False)
 
