@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ EVENTS = ROOT / "events"
 # Batch events (its run id made new for each interpreter, so each one writes the run rather than finding it
 # written), the run listing, a run.failed stream record and a scheduled sweep.
 LOCAL_RUN_ID = "1795719352434625"
+_NEW_RUN_IDS = itertools.count(int(time.time() * 1_000_000))  # as Metaflow's local ones: microseconds
 FUNCTIONS = {
     "ingest": ("IngestFunction", EVENTS / "ingest" / "sqs_local_run.json"),
     "api": ("ApiFunction", EVENTS / "api" / "get_runs.json"),
@@ -107,11 +109,10 @@ def run(table_name: str, endpoint: str) -> dict[str, dict[str, Any]]:
         "DASHBOARD_URL": "https://runwatch.example/",
     }
     results: dict[str, dict[str, Any]] = {}
-    run_ids = itertools.count(int(LOCAL_RUN_ID) + 1)
     for name, (logical_id, event) in FUNCTIONS.items():
         samples = [
             _cold_start_ms(
-                BUILD / logical_id, event.read_text().replace(LOCAL_RUN_ID, str(next(run_ids))), env
+                BUILD / logical_id, event.read_text().replace(LOCAL_RUN_ID, str(next(_NEW_RUN_IDS))), env
             )
             for _ in range(SAMPLES)
         ]
