@@ -1,7 +1,8 @@
 """Cold start of each function, from `sam build` output: median of fresh interpreters.
 
 `import_ms` is the import of the handler module (what Lambda's INIT phase runs), with the function folder
-and the layer as the whole sys.path, as in AWS. `first_event_ms` is that import plus the first event the
+and the layer as the whole sys.path, as in AWS, and no bytecode written (`-B`): Lambda's /opt and /var/task
+are read-only, so a module the build does not ship compiled is compiled again at every cold start. `first_event_ms` is that import plus the first event the
 handler is given (a sample from events/, against DynamoDB Local): Lambda gives INIT a full CPU burst and
 the first invocation not, so work moved from the import to the first call makes no cold start faster, and
 this total shows it. Besides the wall times, the CPU time this process spent on each (`import_cpu_ms`,
@@ -76,7 +77,7 @@ def _cold_start_ms(function_dir: Path, event: str, env: dict[str, str]) -> tuple
     """(import wall, import CPU, import + first event wall, and CPU) milliseconds in a fresh interpreter."""
     layer = BUILD / "RunwatchLayer" / "python"
     result = subprocess.run(
-        [sys.executable, "-I", "-c", _PROBE, str(function_dir), str(layer), event],
+        [sys.executable, "-I", "-B", "-c", _PROBE, str(function_dir), str(layer), event],
         capture_output=True,
         text=True,
         env=env,
