@@ -63,13 +63,21 @@ def aws_clients() -> ClientFactory:
 
 
 def bind_table(
-    settings: TableSettings, clock: Callable[[], int] | None = None, quiet: bool = False
+    settings: TableSettings,
+    clock: Callable[[], int] | None = None,
+    quiet: bool = False,
+    client: ClientFactory | None = None,
 ) -> StatusRepository:
     """Point the table models at the configured table; the repository writes with its retention.
 
     `quiet`: its run and task writes tell the notifier not to send (a backfill without --notify).
+    `client`: the function's client factory; the Lambda one's botocore session makes the table's client
+    too, so endpoints and service models are loaded once for all of a function's clients.
     """
-    models.bind(settings.table_name, host=settings.dynamodb_endpoint, region=settings.region)
+    from runwatch.aws.session import SessionClients
+
+    session = client.session() if isinstance(client, SessionClients) else None
+    models.bind(settings.table_name, host=settings.dynamodb_endpoint, region=settings.region, session=session)
     if clock is None:
         return StatusRepository(settings.retention_days, quiet=quiet)
     return StatusRepository(settings.retention_days, clock, quiet=quiet)
@@ -87,7 +95,7 @@ def build_ingestor(
 
     inspector = DescribeStateMachineInspector(client("stepfunctions")) if client is not None else None
     return Ingestor(
-        bind_table(settings),
+        bind_table(settings, client=client),
         counters=counters,
         inspector=inspector,
         state_machine_prefix=settings.state_machine_prefix,
@@ -212,7 +220,7 @@ def build_lambda_notifier(
         rules = RulesSource(ssm_rules(client("ssm"), settings.rules_parameter, ttl=ttl), retry_after=ttl)
     else:
         rules = RulesSource.fixed(_file_rules(settings))
-    store = bind_table(settings)
+    store = bind_table(settings, client=client)
     return Notifier(
         store,
         channels,
@@ -348,7 +356,7 @@ def build_sweeper(
     from runwatch.services.sweep import Sweeper
     from runwatch.store.active import SweepReads
 
-    repository = bind_table(settings, clock)
+    repository = bind_table(settings, clock, client=client)
     jobs, executions = _describers(client) if _reconciles(settings) else (None, None)
     return Sweeper(
         reads=SweepReads(),

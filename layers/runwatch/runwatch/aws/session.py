@@ -2,13 +2,21 @@
 only then), and clients made on first use from one botocore session.
 
 boto3 is not imported: its clients are botocore's, and importing it also loads s3transfer and the resource
-layer (about a fifth of a second of every cold start). PynamoDB needs only botocore too.
+layer (about a fifth of a second of every cold start). PynamoDB needs only botocore too, and the Lambda
+functions hand it the same session (wiring), so the endpoint data and loaded models are read once.
+
+The session's data loader knows a service by its folder: botocore's own lists the API versions of every one
+of its ~450 services (a few thousand directory reads, about a third of making the first client) just to
+check that a service's model exists before loading it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
+
+from botocore.loaders import Loader
 
 # The local stack and the tests use these placeholder keys: they satisfy DynamoDB Local, not AWS.
 PLACEHOLDER_ACCESS_KEYS = frozenset({"local"})
@@ -61,4 +69,21 @@ class SessionClients:
 def _new_session() -> Any:
     import botocore.session
 
-    return botocore.session.get_session()
+    session = botocore.session.get_session()
+    data_path = session.get_config_variable("data_path") or ""
+    extra = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep) if path]
+    session.register_component("data_loader", ServiceFolderLoader(extra_search_paths=extra))
+    return session
+
+
+class ServiceFolderLoader(Loader):  # type: ignore[misc] # botocore is untyped
+    """botocore's Loader (AWS_DATA_PATH's folders searched first, as by botocore's own) whose known services
+    are the folders of its search paths: a folder without the model asked for fails at its load instead."""
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        names: set[str] = set()
+        for path in self.search_paths:
+            if os.path.isdir(path):
+                with os.scandir(path) as entries:
+                    names.update(entry.name for entry in entries if entry.is_dir())
+        return sorted(names)

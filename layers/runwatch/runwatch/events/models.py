@@ -1,13 +1,15 @@
-"""Powertools Parser models of the EventBridge events runwatch consumes.
+"""pydantic models of the EventBridge events runwatch consumes.
 
-Only the fields runwatch reads are declared; AWS adds fields over time and unknown ones are ignored.
+Only the fields runwatch reads are declared; AWS adds fields over time and unknown ones are ignored. The
+envelope is declared here rather than taken from Powertools Parser: importing its EventBridgeModel loads
+every one of Parser's event models, about as long as pydantic itself at each cold start.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
 BATCH_JOB_STATE_CHANGE = "Batch Job State Change"
@@ -17,6 +19,20 @@ SFN_EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 
 class _Tolerant(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class EventBridgeModel(_Tolerant):
+    """The EventBridge envelope: the fields every event has (as Powertools Parser's EventBridgeModel)."""
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    replay_name: str | None = Field(default=None, alias="replay-name")
 
 
 class NameValue(_Tolerant):

@@ -3,9 +3,9 @@
 Errors name the source, the rule index and the field (`rule 2, match.types[0]: unknown notification type
 'run.fial'`). A file is checked when the notifier starts; a bad SSM value keeps the last good rules (or the
 defaults) and logs the error once, because a typo must not silence failure notifications. The SSM value is
-read and cached by Powertools Parameters (`max_age`) and parsed again only when it changed; after a failed
-read the parameter is asked again only once `retry_after` seconds passed. Powertools Parameters (and the
-boto3 it imports) is loaded, and its client made, at the first read: not in the notifier's cold start.
+read and kept for a TTL (notify/cached_read.py) and parsed again only when it changed; after a failed read
+the parameter is asked again only once `retry_after` seconds passed. Its client is made at the first read:
+not in the notifier's cold start.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runwatch.domain.notification_policy import RoutingRules
-from runwatch.notify.secrets import aws_error_code
+from runwatch.notify.cached_read import ReadFailed, ssm_parameter
 from runwatch.observability import logger
 
 
@@ -85,7 +85,7 @@ def load_rules_file(path: str | Path) -> RoutingRules:
 
 
 class RulesSource:
-    """The current rules from a loader that caches on its own (Powertools Parameters).
+    """The current rules from a loader that caches on its own (ssm_rules: notify/cached_read.py).
 
     A failed load keeps the rules that were working (with none yet, the defaults), is logged once per
     distinct error, and is retried only after `retry_after` seconds.
@@ -135,22 +135,16 @@ class RulesSource:
 def ssm_rules(client: Any, name: str, ttl: float = 60.0) -> Callable[[], RoutingRules]:
     """A loader for the rules in SSM parameter `name`, cached `ttl` seconds; a missing parameter means the
     defaults. A bad value raises RulesError, parsed once per distinct value."""
-    providers: list[Any] = []
+    parameter = ssm_parameter(client, name, ttl)
     parsed: dict[str, RoutingRules | RulesError] = {}
 
     def load() -> RoutingRules:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        if not providers:
-            providers.append(SSMProvider(boto3_client=client))
         try:
-            text = str(providers[0].get(name, max_age=int(ttl)) or "")
-        except GetParameterError as error:
-            code = aws_error_code(error)
-            if code == "ParameterNotFound":
+            text = parameter.get()
+        except ReadFailed as error:
+            if error.code == "ParameterNotFound":
                 return RoutingRules()
-            raise RulesError(f"cannot read SSM parameter {name} ({code})") from None
+            raise RulesError(f"cannot read SSM parameter {name} ({error.code})") from None
         if text not in parsed:
             parsed.clear()
             try:

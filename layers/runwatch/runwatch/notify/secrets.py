@@ -1,23 +1,19 @@
 """Webhook endpoints (URL + signing key) from Secrets Manager, cached for a while, never shown.
 
 A Slack secret is the incoming-webhook URL itself or `{"url": ...}`; the generic webhook's secret is
-`{"url": ..., "secret": ...}`. The value is read and cached by Powertools Parameters (`max_age`), so a
-rotated secret takes effect within the TTL, without a redeploy; it is parsed again only when it changed.
-Powertools Parameters (and the boto3 it imports) is loaded, and its client made, at the first read: not in
-the notifier's cold start.
+`{"url": ..., "secret": ...}`. The value is read and kept for a TTL (notify/cached_read.py), so a rotated
+secret takes effect within the TTL, without a redeploy; it is parsed again only when it changed. Its
+client is made at the first read: not in the notifier's cold start.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from runwatch.notify.cached_read import CachedRead, ReadFailed, secret_string
 from runwatch.notify.delivery import check_url, redact
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 
 class SecretUnavailable(Exception):
@@ -51,12 +47,6 @@ class FixedEndpoint:
         return self._endpoint
 
 
-def aws_error_code(error: BaseException) -> str:
-    """The AWS error code behind an error (Powertools wraps boto3's), never its message."""
-    cause = error.__cause__ or error.__context__ or error
-    return str(getattr(cause, "response", {}).get("Error", {}).get("Code") or type(cause).__name__)
-
-
 def parse_endpoint(secret_string: str, what: str, needs_signing_key: bool) -> Endpoint:
     text = secret_string.strip()
     data: Any
@@ -81,34 +71,19 @@ def parse_endpoint(secret_string: str, what: str, needs_signing_key: bool) -> En
 
 
 class SecretEndpoint:
-    """An endpoint in a Secrets Manager secret, read through Powertools Parameters with `max_age`."""
+    """An endpoint in a Secrets Manager secret, read again once the read is its TTL old."""
 
-    def __init__(
-        self,
-        provider: Callable[[], SecretsProvider],
-        secret_id: str,
-        what: str,
-        needs_signing_key: bool,
-        max_age: int,
-    ) -> None:
-        self._make_provider = provider
-        self._provider: SecretsProvider | None = None
-        self.secret_id = secret_id
+    def __init__(self, secret: CachedRead, what: str, needs_signing_key: bool) -> None:
+        self._secret = secret
         self.what = what
         self.needs_signing_key = needs_signing_key
-        self.max_age = max_age
         self._parsed: tuple[str, Endpoint] | None = None
 
     def get(self) -> Endpoint:
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        if self._provider is None:
-            self._provider = self._make_provider()
         try:
-            value = self._provider.get(self.secret_id, max_age=self.max_age)
-        except GetParameterError as error:  # botocore's errors quote no secret value, but keep only the code
-            raise SecretUnavailable(f"{self.what}: cannot read secret ({aws_error_code(error)})") from None
-        text = str(value or "")
+            text = self._secret.get()
+        except ReadFailed as error:  # botocore's errors quote no secret value, but keep only the code
+            raise SecretUnavailable(f"{self.what}: cannot read secret ({error.code})") from None
         if self._parsed is None or self._parsed[0] != text:
             self._parsed = (text, parse_endpoint(text, self.what, self.needs_signing_key))
         return self._parsed[1]
@@ -118,13 +93,7 @@ def secrets_manager_endpoint(
     client: Any, secret_id: str, what: str, needs_signing_key: bool = False, ttl: float = 300.0
 ) -> SecretEndpoint:
     """An endpoint read from Secrets Manager with `client` (secretsmanager), cached for `ttl` seconds."""
-
-    def provider() -> SecretsProvider:
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-        return SecretsProvider(boto3_client=client)
-
-    return SecretEndpoint(provider, secret_id, what, needs_signing_key, int(ttl))
+    return SecretEndpoint(secret_string(client, secret_id, ttl), what, needs_signing_key)
 
 
 def fixed_endpoint(url: str, secret: str | None, what: str) -> FixedEndpoint:

@@ -361,8 +361,12 @@ class MarkerItem(TableItem, discriminator="marker"):
     detail = UnicodeAttribute(null=True)
 
 
-def bind(table_name: str, host: str | None = None, region: str | None = None) -> None:
-    """Point every model at a table (tests use one table each; Lambda reads TABLE_NAME once)."""
+def bind(table_name: str, host: str | None = None, region: str | None = None, session: Any = None) -> None:
+    """Point every model at a table (tests use one table each; Lambda reads TABLE_NAME once).
+
+    `session`: a botocore session for the table's client (the one the function's other clients come from);
+    PynamoDB makes its own when it is None.
+    """
     models = (
         TableItem,
         StatusItem,
@@ -386,5 +390,7 @@ def bind(table_name: str, host: str | None = None, region: str | None = None) ->
     shared = TableItem._get_connection()
     for model in models:
         model._connection = shared
+    if session is not None:
+        shared.connection._local.session = session  # PynamoDB takes no session; this is the one it would make
     # Its client, made at the first request, takes items from the bodies of reads as they are.
     raw_reads.register(shared.connection.session)
