@@ -115,7 +115,7 @@ def _matches(expected: MemoryStore, repository: StatusRepository) -> tuple[bool,
 def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
     table = f"runwatch-bench-ingest-{uuid.uuid4().hex[:8]}"
-    create_table(client, table)
+    create_table(client, table, stream=False)
     repository = bind_table(TableSettings(table_name=table, dynamodb_endpoint=ddb.endpoint))
     meter = CapacityMeter()
     meter.attach(models.TableItem._get_connection().connection.client)

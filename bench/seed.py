@@ -5,6 +5,15 @@ building and serialising models on one thread while DynamoDB Local waited. Here 
 as DynamoDB attribute values directly (the same items and index keys ingest writes: the run item of
 store/records.run_to_item and the tag items of store/run_tags; tests/unit/test_bench_seed.py compares them)
 and sent 25 at a time from several threads, each with its own client.
+
+Where the time goes (Java Flight Recorder on DynamoDB Local, CPU time of both processes): DynamoDB Local
+applies every write on one queue thread and spends about 2 ms of CPU per item, most of it in Jackson
+turning the item to and from the JSON it keeps in SQLite; a run item with its eight index entries costs
+little more than a tag item with none. A table with a stream costs twice that, and more as the stream's
+records pile up in the process (9 ms an item once a few tables' worth were written), which is why the
+benchmarks' tables have no stream (bench/api.py `_table`). Without it the cost per item stays flat from
+10,000 to 70,000 items. Building and sending the requests costs Python about 0.5 ms an item; a second
+thread does that while DynamoDB Local works, more threads only queue behind its one writer.
 """
 
 from __future__ import annotations

@@ -62,6 +62,18 @@ def test_table_has_keys_indexes_and_stream_from_template(ddb_client: Any, table_
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
+def test_a_table_without_its_stream_keeps_the_keys_indexes_and_ttl(ddb_client: Any) -> None:
+    create_table(ddb_client, "runwatch-no-stream", stream=False)
+
+    table = ddb_client.describe_table(TableName="runwatch-no-stream")["Table"]
+    assert "StreamSpecification" not in table
+    assert "LatestStreamArn" not in table
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == GSIS
+    ttl = ddb_client.describe_time_to_live(TableName="runwatch-no-stream")["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED"
+    ddb_client.delete_table(TableName="runwatch-no-stream")
+
+
 def test_ttl_is_enabled_on_the_template_attribute(ddb_client: Any, table_name: str) -> None:
     ttl = ddb_client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
 

@@ -81,8 +81,11 @@ def table_properties(
     return properties
 
 
-def create_table_request(table_name: str, properties: dict[str, Any]) -> dict[str, Any]:
-    """boto3 ``create_table`` arguments for CloudFormation table ``properties``."""
+def create_table_request(
+    table_name: str, properties: dict[str, Any], *, stream: bool = True
+) -> dict[str, Any]:
+    """boto3 ``create_table`` arguments for CloudFormation table ``properties`` (without its stream when
+    ``stream`` is false)."""
     request: dict[str, Any] = {
         "TableName": table_name,
         "AttributeDefinitions": properties["AttributeDefinitions"],
@@ -96,10 +99,13 @@ def create_table_request(table_name: str, properties: dict[str, Any]) -> dict[st
     ]
     if indexes:
         request["GlobalSecondaryIndexes"] = indexes
-    stream = properties.get("StreamSpecification")
-    if stream:
+    specification = properties.get("StreamSpecification")
+    if specification and stream:
         # CloudFormation implies StreamEnabled from the view type; the API wants it said.
-        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        request["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": specification["StreamViewType"],
+        }
     return request
 
 
@@ -109,13 +115,18 @@ def create_table(
     template_path: str | os.PathLike[str] = DEFAULT_TEMPLATE,
     *,
     logical_id: str = TABLE_LOGICAL_ID,
+    stream: bool = True,
 ) -> None:
     """Create ``table_name`` on the endpoint of boto3 DynamoDB ``client`` from the template, wait for it
-    and enable its TTL. A table that already exists is left as it is (its TTL is still switched on)."""
+    and enable its TTL. A table that already exists is left as it is (its TTL is still switched on).
+
+    ``stream=False`` leaves the template's stream out, for tables whose stream nobody reads (the
+    benchmarks'): DynamoDB Local writes a stream record with every write, which costs about as much as the
+    write itself, and its writes slow down as the records pile up in the process (bench/seed.py)."""
     properties = table_properties(template_path, logical_id)
     # Already there is fine: creating the table is idempotent by design.
     with contextlib.suppress(client.exceptions.ResourceInUseException):
-        client.create_table(**create_table_request(table_name, properties))
+        client.create_table(**create_table_request(table_name, properties, stream=stream))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
     ttl = properties.get("TimeToLiveSpecification")
