@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -25,6 +24,7 @@ from runwatch.store.run_queries import RunReader
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
+from tests.integration.ingest.concurrent_consumers import apply_concurrently
 
 WIDTH = 10_000
 CONSUMERS = 8
@@ -45,28 +45,9 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     _table(ddb, "fanout")
     repository = StatusRepository()
     consumers = [Ingestor(repository) for _ in range(CONSUMERS)]
-    lock = threading.Lock()
-    failed: list[str] = []
-
-    def consume(ingestor: Ingestor) -> None:
-        while True:
-            with lock:
-                batch = [delivered.pop() for _ in range(min(BATCH, len(delivered)))]
-            if not batch:
-                return
-            result = ingestor.ingest_batch([(str(i), event) for i, event in enumerate(batch)])
-            # counted: SQS would redeliver these, then dead-letter them
-            failed.extend(
-                type(error).__name__ for error in [*result.failed.values(), *result.rejected.values()]
-            )
-
     count = len(delivered)
     started = time.perf_counter()
-    threads = [threading.Thread(target=consume, args=(c,)) for c in consumers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failed = [type(error).__name__ for error in apply_concurrently(consumers, delivered, BATCH)]
     elapsed = time.perf_counter() - started
     conflicts = sum(c.joins.conflicts for c in consumers)
     lost_on: Counter[str] = sum((c.joins.lost_on for c in consumers), Counter())

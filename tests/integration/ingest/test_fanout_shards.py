@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections.abc import Sequence
 
 from runwatch.domain.run_state import RunKey
@@ -23,6 +22,7 @@ from runwatch.store.models import TableItem
 from runwatch.store.repository import StatusRepository, StepBusy
 from runwatch.store.run_queries import RunReader
 from runwatch_dev.local.synth import RunSpec, simulate_run
+from tests.integration.ingest.concurrent_consumers import apply_concurrently
 from tests.unit.ingest.scenarios import replay
 
 T0 = 1_795_000_000_000
@@ -94,24 +94,7 @@ def test_concurrent_consumers_of_one_wide_step_end_in_the_in_order_summaries_thr
     delivered = [json.dumps(e) for e in in_order]
     random.Random(6).shuffle(delivered)
     consumers = [Ingestor(BusyStepItem(every=4, seed=n)) for n in range(CONSUMERS)]
-    lock = threading.Lock()
-    failed: list[Exception] = []
-
-    def consume(ingestor: Ingestor) -> None:
-        while True:
-            with lock:
-                batch = [delivered.pop() for _ in range(min(BATCH, len(delivered)))]
-            if not batch:
-                return
-            result = ingestor.ingest_batch([(str(i), event) for i, event in enumerate(batch)])
-            with lock:
-                failed.extend([*result.failed.values(), *result.rejected.values()])
-
-    threads = [threading.Thread(target=consume, args=(c,)) for c in consumers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failed = apply_concurrently(consumers, delivered, BATCH)
 
     assert failed == []
     key = RunKey(spec.flow, spec.run_id, account=ACCOUNT, region=REGION)

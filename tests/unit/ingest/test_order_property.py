@@ -131,15 +131,10 @@ def test_two_consumers_with_stale_caches_end_in_the_in_order_state(
     assert store.steps == recounted_steps(store)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(event_streams(), st.lists(st.integers(1, 12), min_size=1), st.lists(st.booleans(), min_size=1))
-def test_batches_applied_by_two_consumers_end_in_the_in_order_state(
-    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]], sizes: list[int], turns: list[bool]
+def apply_in_turns(
+    consumers: tuple[Ingestor, Ingestor], delivered: list[dict[str, Any]], sizes: list[int], turns: list[bool]
 ) -> None:
-    """Events coalesced per batch (each item written once per batch) by two consumers with stale caches."""
-    in_order, delivered = streams
-    store = MemoryStore()
-    consumers = (Ingestor(store), Ingestor(store))
+    """Deliver the events in batches of the drawn sizes, each to the consumer whose turn it is."""
     first = 0
     for turn in range(len(delivered)):
         if first >= len(delivered):
@@ -149,6 +144,18 @@ def test_batches_applied_by_two_consumers_end_in_the_in_order_state(
         result = consumers[turns[turn % len(turns)]].ingest_batch(batch)
         assert not result.failed and not result.rejected
         first += size
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_streams(), st.lists(st.integers(1, 12), min_size=1), st.lists(st.booleans(), min_size=1))
+def test_batches_applied_by_two_consumers_end_in_the_in_order_state(
+    streams: tuple[list[dict[str, Any]], list[dict[str, Any]]], sizes: list[int], turns: list[bool]
+) -> None:
+    """Events coalesced per batch (each item written once per batch) by two consumers with stale caches."""
+    in_order, delivered = streams
+    store = MemoryStore()
+    consumers = (Ingestor(store), Ingestor(store))
+    apply_in_turns(consumers, delivered, sizes, turns)
     assert snapshot(store) == snapshot(replay(in_order))
     assert store.steps == recounted_steps(store)
 
@@ -172,15 +179,7 @@ def test_writers_that_meet_on_a_step_item_land_in_shards_and_end_in_the_in_order
     schedule = itertools.cycle(held)
     store = MemoryStore(taken=lambda step, shard: next(schedule))
     consumers = (Ingestor(store), Ingestor(store))
-    first = 0
-    for turn in range(len(delivered)):
-        if first >= len(delivered):
-            break
-        size = sizes[turn % len(sizes)]
-        batch = [(f"m-{first + i}", event) for i, event in enumerate(delivered[first : first + size])]
-        result = consumers[turns[turn % len(turns)]].ingest_batch(batch)
-        assert not result.failed and not result.rejected
-        first += size
+    apply_in_turns(consumers, delivered, sizes, turns)
     assert snapshot(store) == snapshot(replay(in_order))
     assert store.steps == recounted_steps(store)
     if any(held[:1]):  # the very first step write found its item held
