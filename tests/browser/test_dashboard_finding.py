@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -129,7 +130,11 @@ def test_a_custom_time_range_is_sent_as_since_and_until(fixture_api: Serve, dash
     page.page.click("#apply-filters")
     page.page.wait_for_function("() => location.hash.includes('until=')")
     assert page.hash_params() == {"since": ["2026-11-01T08:00Z"], "until": ["2026-11-02T18:30Z"]}
-    sent = _list_requests(api)[-1]
+    # The hash changes before the page's request reaches the fixture API: wait for a request with `until`.
+    deadline = time.monotonic() + 10
+    while not any("until" in query for query in _list_requests(api)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = [query for query in _list_requests(api) if "until" in query][-1]
     assert (sent["since"], sent["until"]) == (["2026-11-01T08:00Z"], ["2026-11-02T18:30Z"])
 
 
