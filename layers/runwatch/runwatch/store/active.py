@@ -13,11 +13,11 @@ from typing import Any
 from runwatch.domain.run_state import RunState
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.times import iso
+from runwatch.store.guard import guarded
 from runwatch.store.keyed_reads import KeyedReads, index_entries
 from runwatch.store.keys import ACTIVE_RUN, ACTIVE_TASK, flow_pk
 from runwatch.store.models import RunItem, TableItem, TaskItem
 from runwatch.store.records import run_from_item, task_from_item
-from runwatch.store.repository import guarded
 
 
 class SweepReads:

@@ -14,8 +14,8 @@ from typing import Any
 
 from pynamodb.indexes import GlobalSecondaryIndex
 
+from runwatch.store.guard import StoreUnavailable, guarded
 from runwatch.store.models import TableItem
-from runwatch.store.repository import StoreUnavailable, guarded
 
 BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
 # DynamoDB hands back what it could not read in one request (throttling, 16 MB): asked again a few times.

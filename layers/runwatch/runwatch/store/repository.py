@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import Action
@@ -39,6 +39,13 @@ from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
 from runwatch.domain.usage import total as usage_total
 from runwatch.store import run_tags
+from runwatch.store.guard import TRANSACTION_CANCELED, guarded
+from runwatch.store.guard import Conflict as Conflict
+from runwatch.store.guard import OutcomeUnknown as OutcomeUnknown
+from runwatch.store.guard import StaleItems as StaleItems
+from runwatch.store.guard import StepBusy as StepBusy
+from runwatch.store.guard import StoreUnavailable as StoreUnavailable
+from runwatch.store.keyed_reads import KeyedReads, index_entries
 from runwatch.store.keys import (
     FLOWS_PK,
     JOB_SK,
@@ -79,11 +86,6 @@ from runwatch.store.records import (
 )
 from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_summaries
 
-CONDITIONAL_FAILED = "ConditionalCheckFailedException"
-TRANSACTION_CANCELED = "TransactionCanceledException"
-SERVER_ERROR = "InternalServerError"
-# Cancellation reasons that mean "someone else got there first": re-read and join again.
-_LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict", "None", None}
 _STEP_TAKEN = {"ConditionalCheckFailed", "TransactionConflict"}
 # TransactWriteItems takes 100 items: the tasks of one step and the step's summary.
 MAX_TASKS_PER_TRANSACTION = 99
@@ -91,33 +93,6 @@ _STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 PARKED_TTL_SECONDS = 7 * 86_400
 # A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
 NEGATIVE_VERDICT_TTL_MS = 86_400_000
-
-
-class Conflict(Exception):
-    """A conditional write found the item changed since it was read."""
-
-
-class StaleItems(Conflict):
-    """A write of several tasks lost a race on some of them: `stale` holds their positions in the write."""
-
-    def __init__(self, message: str, stale: frozenset[int]) -> None:
-        super().__init__(message)
-        self.stale = stale
-
-
-class StepBusy(Conflict):
-    """A task transaction lost on its step's summary item alone: another transaction held it, or another
-    writer widened its bounds further. Writing again with `spread` sends the change to a shard."""
-
-
-class StoreUnavailable(Exception):
-    """DynamoDB could not serve the request (throttled, unreachable, failing)."""
-
-
-class OutcomeUnknown(StoreUnavailable):
-    """A transaction ended in a server error (after the client's own retries): it may or may not have been
-    applied. Its task writes are conditional on their versions, so re-reading them and writing again is
-    exact either way; callers that cannot, treat it as unavailable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,25 +111,6 @@ def _get[M: TableItem](model: type[M], pk: str, sk: str, consistent: bool = Fals
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def guarded[R](call: Callable[[], R]) -> R:
-    """Run one DynamoDB call, mapping its errors to Conflict / StoreUnavailable."""
-    try:
-        return call()
-    except TransactWriteError as exc:
-        codes = {getattr(reason, "code", None) for reason in exc.cancellation_reasons}
-        if exc.cause_response_code == TRANSACTION_CANCELED and codes <= _LOST_RACE:
-            raise Conflict(str(exc)) from None
-        if exc.cause_response_code == SERVER_ERROR:
-            raise OutcomeUnknown(f"TransactWriteError: {SERVER_ERROR}") from exc
-        raise StoreUnavailable(f"TransactWriteError: {exc.cause_response_code or exc}") from exc
-    except PynamoDBException as exc:
-        if getattr(exc, "cause_response_code", None) == CONDITIONAL_FAILED:
-            raise Conflict(str(exc)) from None
-        raise StoreUnavailable(
-            f"{type(exc).__name__}: {getattr(exc, 'cause_response_code', None) or exc}"
-        ) from exc
 
 
 def _step_actions(change: StepChange, expires_at: float) -> list[Action]:
@@ -432,8 +388,6 @@ class StatusRepository:
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         """The first `limit` pending tasks on a queue: their keys from `by_queue_keys`, then the tasks."""
-        from runwatch.store.keyed_reads import KeyedReads, index_entries  # it reads through guarded()
-
         entries = index_entries(TaskItem.by_queue_index, queue_pk(queue_arn), limit=limit)
         items = (TableItem.from_raw_data(raw) for raw in KeyedReads().items_in_order(entries))
         return [task_from_item(i) for i in items if isinstance(i, TaskItem)]

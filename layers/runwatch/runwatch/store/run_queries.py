@@ -41,6 +41,7 @@ from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
 from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
 from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
+from runwatch.store.guard import guarded
 from runwatch.store.keyed_reads import KeyedReads, index_page
 from runwatch.store.keys import (
     FLOWS_PK,
@@ -68,7 +69,6 @@ from runwatch.store.models import (
     TaskItem,
 )
 from runwatch.store.records import run_from_item, task_from_item
-from runwatch.store.repository import guarded
 from runwatch.store.run_plan import ReadPlan, RunFilter, plan_read
 from runwatch.store.step_items import step_summaries
 
