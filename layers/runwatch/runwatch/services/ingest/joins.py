@@ -261,12 +261,12 @@ class Joins:
             return [dirty]
         except OutcomeUnknown:
             self.server_errors += 1
-            self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**losses)))
+            self._back_off(losses)
             return self._read_back(staged, dirty)
         except Conflict:
             # Another transaction held a task: wait a random, growing moment, then join afresh.
             self._lost("other")
-            self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**losses)))
+            self._back_off(losses)
             return [dirty] if self._reread_tasks(staged, dirty, dirty) else []
         except StoreUnavailable as exc:
             self._fail_tasks(staged, dirty, exc)
@@ -290,6 +290,10 @@ class Joins:
                 for view in self.task_views:
                     view.update(before, pending.state)
         return [dirty]
+
+    def _back_off(self, losses: int) -> None:
+        """Wait a random moment, growing with the losses in a row, so that racing consumers fall out of step."""
+        self.pause(random.uniform(0, min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**losses)))
 
     def _lost(self, on: str) -> None:
         self.conflicts += 1
