@@ -6,8 +6,6 @@ variable a model requires is given.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from runwatch.domain.lateness import Deadline
@@ -31,15 +29,6 @@ FUNCTIONS: dict[str, type[TableSettings]] = {
 }
 # Read by Powertools and the Lambda runtime, not by runwatch's settings.
 RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
-
-
-def _variables(model: type[TableSettings]) -> set[str]:
-    """The environment variables a model reads."""
-    names: set[str] = set()
-    for field in model.model_fields.values():
-        alias: Any = field.validation_alias
-        names.update(alias.choices if hasattr(alias, "choices") else [alias])
-    return names
 
 
 def test_the_table_needs_only_its_name() -> None:
@@ -196,7 +185,7 @@ def _template_environment(function: str) -> set[str]:
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_the_template_sets_only_variables_the_function_reads(function: str) -> None:
-    unread = _template_environment(function) - _variables(FUNCTIONS[function]) - RUNTIME_VARIABLES
+    unread = _template_environment(function) - FUNCTIONS[function].variables() - RUNTIME_VARIABLES
     assert not unread, f"{function} is given {sorted(unread)}, which its settings never read"
 
 

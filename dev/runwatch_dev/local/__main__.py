@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -180,7 +180,7 @@ class LocalStack:
         sweeper_settings = SweeperSettings.from_env(env)
         if config.demo and not env.get("RECONCILE"):
             # The demo's job ids are made up: asking a real AWS account about them would only cost calls.
-            sweeper_settings = sweeper_settings.model_copy(update={"reconcile": "off"})
+            sweeper_settings = replace(sweeper_settings, reconcile="off")
         server = LocalServer(template_routes(), port=config.port, console=self.console, logger=logger)
         self._stops.append(("http server", server.stop))
         self.url = server.url
@@ -210,23 +210,24 @@ class LocalStack:
         dynamodb = boto3.client("dynamodb", **client_args)
         create_table(dynamodb, config.table_name)
         env["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint
-        local_table = {"dynamodb_endpoint": ddb.endpoint}
-        ingest_settings = ingest_settings.model_copy(update=local_table)
+        ingest_settings = replace(ingest_settings, dynamodb_endpoint=ddb.endpoint)
         notifier = (
-            self._build_notifier(notifier_settings.model_copy(update=local_table), log_source)
+            self._build_notifier(replace(notifier_settings, dynamodb_endpoint=ddb.endpoint), log_source)
             if notifier_settings is not None
             else None
         )
 
         dead_letters = FileDeadLetters(self.dead_letter_path)
         app = ResolverPool(
-            api_factory(api_settings.model_copy(update=local_table), logger=logger, log_source=log_source)
+            api_factory(
+                replace(api_settings, dynamodb_endpoint=ddb.endpoint), logger=logger, log_source=log_source
+            )
         )
         server.start(app, EventIntake(build_ingestor(ingest_settings), dead_letters, logger=logger))
 
         if notifier is not None:
             self._start_notifications(notifier, dynamodb, boto3.client("dynamodbstreams", **client_args))
-        self._start_sweeper(sweeper_settings.model_copy(update=local_table))
+        self._start_sweeper(replace(sweeper_settings, dynamodb_endpoint=ddb.endpoint))
         self.console(READY_LINE.format(url=self.url))
         self.console(f"DynamoDB Local at {ddb.endpoint}, table {config.table_name}")
         if config.data_dir is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.settings import ApiSettings
@@ -40,6 +41,6 @@ def test_built_from_settings(repository: StatusRepository, table_name: str) -> N
     ]
     token = call(app, "/flows?limit=1").json()["next_token"]
     # Tokens are signed with a key derived from the table name unless PAGE_TOKEN_SECRET gives one.
-    other = build_api(settings.model_copy(update={"page_token_secret": "another"}))
+    other = build_api(replace(settings, page_token_secret="another"))
     assert call(other, f"/flows?next_token={token}").status == 400
     assert call(app, f"/flows?next_token={token}").json()["flows"][0]["flow"] == "TrainFlow"
