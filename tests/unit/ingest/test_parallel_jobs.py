@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from runwatch.events.fields import read_object
 from runwatch.events.models import BatchJobDetail
 from runwatch.events.multinode import job_container, node_index, task_of_job
 from runwatch_dev.local.synth import RunSpec
@@ -94,7 +95,7 @@ def test_shuffled_parallel_run_with_duplicates_ends_in_the_in_order_state() -> N
 
 def test_the_job_reads_its_command_from_the_main_node_range() -> None:
     parent = next(d for d in _details(simulate_parallel_run(_spec({}))) if "nodeProperties" in d)
-    detail = BatchJobDetail.model_validate(parent)
+    detail = read_object(parent, BatchJobDetail.read)
     assert not detail.container.command
     assert "--task-id control-2" in job_container(detail).command[-1]
     store = replay(simulate_parallel_run(_spec({})))
@@ -104,9 +105,9 @@ def test_the_job_reads_its_command_from_the_main_node_range() -> None:
 
 def test_node_index_comes_from_node_details_or_the_job_id() -> None:
     base = {"jobName": "j", "jobQueue": "q", "status": "RUNNING", "parameters": {}}
-    by_details = BatchJobDetail.model_validate(base | {"jobId": "abc#2", "nodeDetails": {"nodeIndex": 2}})
-    by_id = BatchJobDetail.model_validate(base | {"jobId": "abc#5"})
-    whole = BatchJobDetail.model_validate(base | {"jobId": "abc"})
+    by_details = read_object(base | {"jobId": "abc#2", "nodeDetails": {"nodeIndex": 2}}, BatchJobDetail.read)
+    by_id = read_object(base | {"jobId": "abc#5"}, BatchJobDetail.read)
+    whole = read_object(base | {"jobId": "abc"}, BatchJobDetail.read)
     assert (node_index(by_details), node_index(by_id), node_index(whole)) == (2, 5, None)
     assert task_of_job(by_id, "control-9").task_id == "9-node-5"
     assert task_of_job(whole, "9").task_id == "9"

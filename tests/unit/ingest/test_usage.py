@@ -12,6 +12,7 @@ import pytest
 from runwatch.domain.task_state import AttemptState
 from runwatch.domain.usage import MS_PER_HOUR, Prices, UsageHours, UsageTotals, attempt_usage
 from runwatch.events.batch import observe_job, resources_of
+from runwatch.events.fields import read_object
 from runwatch.events.models import BatchJobDetail, JobContainer
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
@@ -19,7 +20,7 @@ T0 = 1_795_000_000_000
 
 
 def _container(**fields: Any) -> JobContainer:
-    return JobContainer.model_validate(fields)
+    return read_object(fields, JobContainer.read)
 
 
 def test_resource_requirements_then_the_older_fields() -> None:
@@ -46,7 +47,7 @@ def _event(folder: str, name: str) -> dict[str, Any]:
 
 
 def _observe(event: dict[str, Any]) -> tuple[AttemptState, ...]:
-    detail = BatchJobDetail.model_validate(event["detail"])
+    detail = read_object(event["detail"], BatchJobDetail.read)
     time = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(UTC)
     return observe_job(
         detail, account=event["account"], region=event["region"], event_time=time

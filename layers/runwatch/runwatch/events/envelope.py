@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
-
+from runwatch.events.fields import Fields, InvalidFields
 from runwatch.events.models import (
     BATCH_JOB_QUEUE_BLOCKED,
     BATCH_JOB_STATE_CHANGE,
@@ -22,7 +21,6 @@ _MODELS: dict[tuple[str, str], type[AnyEvent]] = {
     ("aws.batch", BATCH_JOB_QUEUE_BLOCKED): BatchJobStateChangeEvent,
     ("aws.states", SFN_EXECUTION_STATUS_CHANGE): StepFunctionsExecutionStatusChangeEvent,
 }
-_MAX_ERRORS_IN_REASON = 3
 
 
 class RejectedEvent(ValueError):
@@ -32,15 +30,6 @@ class RejectedEvent(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.event_id = event_id
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors()[:_MAX_ERRORS_IN_REASON]:
-        location = ".".join(str(p) for p in item["loc"]) or "event"
-        parts.append(f"{location}: {item['msg']}")
-    more = len(error.errors()) - _MAX_ERRORS_IN_REASON
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def parse_event(raw: str | bytes | dict[str, Any]) -> AnyEvent:
@@ -61,7 +50,10 @@ def parse_event(raw: str | bytes | dict[str, Any]) -> AnyEvent:
     )
     if model is None:
         raise RejectedEvent(f"unsupported event: source={source!r} detail-type={detail_type!r}", event_id)
+    fields = Fields(raw)
+    event = model.read(fields)
     try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise RejectedEvent(f"invalid {detail_type} event: {_describe(exc)}", event_id) from None
+        fields.check()
+    except InvalidFields as exc:
+        raise RejectedEvent(f"invalid {detail_type} event: {exc.describe()}", event_id) from None
+    return event

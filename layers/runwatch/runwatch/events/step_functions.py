@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from runwatch.domain.identity import parse_state_machine_name, sfn_run_id
 from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
 from runwatch.domain.vocab import ORCHESTRATOR_SFN
+from runwatch.events.fields import InvalidFields, read_object
 from runwatch.events.models import BatchJobDetail, ExecutionDetail
 
 _CAUSE_SUMMARY_LIMIT = 500
@@ -81,8 +80,8 @@ def _failed_job(cause: dict[str, Any] | None) -> BatchJobDetail | None:
     job["parameters"] = cause.get("Parameters") or {}
     job["tags"] = cause.get("Tags") or {}
     try:
-        return BatchJobDetail.model_validate(job)
-    except ValidationError:
+        return read_object(job, BatchJobDetail.read)
+    except InvalidFields:
         return None
 
 

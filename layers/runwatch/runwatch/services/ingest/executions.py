@@ -65,7 +65,7 @@ class ExecutionPath:
             return IGNORED
         if flow is None:
             # Serialised only here: most execution events belong to a known machine and are never parked.
-            event_json = event.model_dump_json(by_alias=True)
+            event_json = event.to_json()
             self.registry.park_execution(observation.execution_arn, _order_key(observation), event_json)
             # A Batch event may have identified the machine meanwhile and missed what was just parked.
             known, flow = self.registry.state_machine_flow(observation.state_machine_arn)
