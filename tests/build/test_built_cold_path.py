@@ -1,7 +1,8 @@
-"""Ingest and the sweeper never load pydantic, at import or at their first event, from `sam build` output.
+"""Ingest, the sweeper and the notifier never load pydantic, at import or at their first event, from `sam
+build` output.
 
 pydantic (its import and building its models) was about a fifth of these functions' cold start; their
-settings and events are plain dataclasses now. The first event counts as much as the import (Lambda gives
+settings, events and routing rules are plain dataclasses now. The first event counts as much as the import (Lambda gives
 INIT a full CPU burst, the first invocation not), so a lazy import that only moved the cost there fails too.
 """
 
@@ -12,13 +13,15 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.synth import EventFactory, RunSpec
 from tests.build.built import LAYER, NOWHERE, built_function_dir, invoke_built
-from tests.build.moto_server import moto_server
+from tests.build.moto_server import client, moto_server
+from tests.fakes.receiver import Receiver
 from tests.integration.ingest.sqs import sqs_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -122,3 +125,26 @@ def test_the_sweeper_never_loads_pydantic(table_name: str, dynamodb_local: Dynam
         loaded = _loaded("SweeperFunction", env, [EVENTS / "sweeper" / "scheduled.json"])
 
     assert loaded == {"import": [], "events": []}
+
+
+def test_the_notifier_never_loads_pydantic(table_name: str, dynamodb_local: DynamoDBLocal) -> None:
+    """Its first event reads routing rules from SSM (moto) and sends a run's failure to the webhook they pick."""
+    rules = {"rules": [{"match": {"flow": "Scoring*", "types": "run.failed"}, "channels": ["webhook"]}]}
+    with moto_server() as aws_endpoint, Receiver() as receiver:
+        parameter = f"/runwatch/rules-{uuid.uuid4()}"
+        client("ssm", aws_endpoint).put_parameter(Name=parameter, Value=json.dumps(rules), Type="String")
+        secret = client("secretsmanager", aws_endpoint).create_secret(
+            Name=f"runwatch/webhook-{uuid.uuid4()}",
+            SecretString=json.dumps({"url": receiver.url("/hook"), "secret": "cold-key"}),
+        )
+        env = {
+            **_env(table_name, dynamodb_local, aws_endpoint),
+            "NOTIFY_RULES_PARAMETER": parameter,
+            "WEBHOOK_SECRET_ARN": secret["ARN"],
+            "NOTIFY_MAX_AGE_MINUTES": str(10 * 365 * 24 * 60),  # the sample records are dated November 2026
+        }
+        loaded = _loaded("NotifierFunction", env, [EVENTS / "notifier" / "stream_run_failed.json"])
+
+    assert loaded == {"import": [], "events": []}
+    (request,) = receiver.requests
+    assert request.json()["type"] == "run.failed"

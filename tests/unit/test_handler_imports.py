@@ -1,8 +1,8 @@
 """A handler's import (Lambda's INIT) creates no AWS client, opens no connection and never loads boto3
 or Powertools Parser's event models (each a large share of a cold start, and not needed); the API and the
-notifier, which never parse an EventBridge event, do not load ingest's event parsing either, and ingest and
-the sweeper, whose settings and events are plain dataclasses, do not load pydantic (tests/build checks
-their first event too).
+notifier, which never parse an EventBridge event, do not load ingest's event parsing either, and ingest, the
+sweeper and the notifier, whose settings, events and routing rules are plain dataclasses, do not load pydantic
+(tests/build checks their first event too).
 
 Each handler is imported in a fresh interpreter, as Lambda does, with the function's folder and the layer's
 source on sys.path, the Lambda configuration it is deployed with (channels, rules parameter, dead-letter
@@ -61,7 +61,7 @@ EVENT_PARSING = ("runwatch.services.ingest.dispatch", "runwatch.events.models")
 UNWANTED = {
     "ingest": ("pydantic",),
     "api": EVENT_PARSING,
-    "notifier": EVENT_PARSING,
+    "notifier": (*EVENT_PARSING, "pydantic"),
     "sweeper": ("pydantic",),
 }
 

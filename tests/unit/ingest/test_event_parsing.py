@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from runwatch.events.envelope import RejectedEvent, parse_event
-from runwatch.events.fields import InvalidFields, read_object
 from runwatch.events.models import (
     BatchJobDetail,
     BatchJobStateChangeEvent,
     StepFunctionsExecutionStatusChangeEvent,
 )
+from runwatch.json_fields import InvalidFields, read_object
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 SAMPLES = sorted(

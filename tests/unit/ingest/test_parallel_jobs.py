@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from runwatch.events.fields import read_object
 from runwatch.events.models import BatchJobDetail
 from runwatch.events.multinode import job_container, node_index, task_of_job
+from runwatch.json_fields import read_object
 from runwatch_dev.local.synth import RunSpec
 from runwatch_dev.local.synth_parallel import ParallelSpec, simulate_parallel_run
 from tests.unit.ingest.scenarios import replay, run_of, snapshot, tasks_of

@@ -12,8 +12,8 @@ import pytest
 from runwatch.domain.task_state import AttemptState
 from runwatch.domain.usage import MS_PER_HOUR, Prices, UsageHours, UsageTotals, attempt_usage
 from runwatch.events.batch import observe_job, resources_of
-from runwatch.events.fields import read_object
 from runwatch.events.models import BatchJobDetail, JobContainer
+from runwatch.json_fields import read_object
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 T0 = 1_795_000_000_000

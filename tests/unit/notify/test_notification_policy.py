@@ -15,6 +15,7 @@ from runwatch.domain.notification_policy import (
     run_transition_key,
 )
 from runwatch.domain.task_state import AttemptState, TaskKey, TaskState
+from runwatch.json_fields import read_object
 
 ALL = ("slack", "webhook", "sns")
 OOM = {"container_reason": "OutOfMemoryError: Container killed", "exit_code": 137}
@@ -103,7 +104,7 @@ def test_without_rules_default_types_go_everywhere_and_opt_in_types_nowhere() ->
 
 
 def test_rules_match_on_every_field() -> None:
-    rule = RuleMatch.model_validate(
+    rule = read_object(
         {
             "flow": "Train*",
             "project": ["churn", "ads"],
@@ -112,7 +113,8 @@ def test_rules_match_on_every_field() -> None:
             "tags": ["team:ml"],
             "types": ["run.failed", "task.retrying"],
             "failure_classes": ["oom"],
-        }
+        },
+        RuleMatch.read,
     )
     match = _subject(tags=("team:ml", "x"), failure_class="oom")
 
@@ -133,7 +135,7 @@ def test_rules_match_on_every_field() -> None:
 
 
 def test_matching_rules_replace_the_defaults_and_add_up() -> None:
-    rules = RoutingRules.model_validate(
+    rules = RoutingRules.from_json(
         {
             "rules": [
                 {"match": {"project": "churn"}, "channels": ["webhook"]},

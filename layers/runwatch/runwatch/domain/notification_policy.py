@@ -3,21 +3,20 @@
 A run notification is due when the run's status changes to one of the statuses below; a task is
 "retrying" when an attempt that failed for an infrastructure reason (OOM, spot reclaim, agent) gets a
 successor. Routing rules pick channels from what is known about the run; rules are data an operator can
-change, validated here so a mistake names the rule and field.
+change, read here (runwatch.json_fields) so a mistake names the rule and field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Annotated, Final
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from typing import Final, Self
 
 from runwatch.domain.alerts import RUN_LATE, TASK_STUCK
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.vocab import FAILURE_CLASSES
+from runwatch.json_fields import Fields, read_object
 
 RUN_FAILED: Final = "run.failed"
 RUN_TIMED_OUT: Final = "run.timed_out"
@@ -109,23 +108,14 @@ class Subject:
     failure_class: str | None = None
 
 
-def _as_list(value: object) -> object:
-    return [value] if isinstance(value, str) else value
-
-
-def _member_of(known: Collection[str], what: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
+def _names(fields: Fields, name: str, known: Collection[str], what: str) -> list[str]:
+    """A name or a list of names, each one of `known`; checked one by one, so an error names the list
+    position (`match.types[1]`)."""
+    names = fields.texts(name, one_or_many=True)
+    for index, value in enumerate(names):
         if value not in known:
-            raise ValueError(f"unknown {what} {value!r} (known: {', '.join(known)})")
-        return value
-
-    return check
-
-
-# Checked one by one, so an error names the list position (`match.types[1]`).
-NotificationTypeName = Annotated[str, AfterValidator(_member_of(NOTIFICATION_TYPES, "notification type"))]
-FailureClassName = Annotated[str, AfterValidator(_member_of(FAILURE_CLASSES, "failure class"))]
-ChannelName = Annotated[str, AfterValidator(_member_of(CHANNELS, "channel"))]
+            fields.problem(f"unknown {what} {value!r} (known: {', '.join(known)})", name, index)
+    return names
 
 
 def _glob_any(patterns: list[str] | None, value: str | None) -> bool:
@@ -134,25 +124,41 @@ def _glob_any(patterns: list[str] | None, value: str | None) -> bool:
     return value is not None and any(fnmatchcase(value, p) for p in patterns)
 
 
-class RuleMatch(BaseModel):
-    """Every given field must match; a string field is a glob or a list of globs (any may match)."""
+_GLOBBED: Final = ("flow", "project", "branch", "user")
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleMatch:
+    """Every given field must match; a string field is a glob or a list of globs (any may match)."""
 
     flow: list[str] | None = None
     project: list[str] | None = None
     branch: list[str] | None = None
     user: list[str] | None = None
-    tags: list[str] = Field(default_factory=list, description="all of these tags must be on the run")
-    types: list[NotificationTypeName] | None = Field(
-        default=None, description="default: the types sent without rules"
-    )
-    failure_classes: list[FailureClassName] | None = None
+    # All of these tags must be on the run.
+    tags: list[str] = field(default_factory=list)
+    # None: the types sent without rules.
+    types: list[str] | None = None
+    failure_classes: list[str] | None = None
 
-    @field_validator("flow", "project", "branch", "user", "tags", "types", "failure_classes", mode="before")
     @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return _as_list(value)
+    def read(cls, fields: Fields) -> Self:
+        fields.only(*_GLOBBED, "tags", "types", "failure_classes")
+        globs = {
+            name: fields.texts(name, one_or_many=True) if fields.has(name) else None for name in _GLOBBED
+        }
+        return cls(
+            **globs,
+            tags=fields.texts("tags", one_or_many=True),
+            types=_names(fields, "types", NOTIFICATION_TYPES, "notification type")
+            if fields.has("types")
+            else None,
+            failure_classes=(
+                _names(fields, "failure_classes", FAILURE_CLASSES, "failure class")
+                if fields.has("failure_classes")
+                else None
+            ),
+        )
 
     def matches(self, subject: Subject) -> bool:
         types = DEFAULT_TYPES if self.types is None else self.types
@@ -170,29 +176,47 @@ class RuleMatch(BaseModel):
         )
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
     name: str | None = None
-    match: RuleMatch = Field(default_factory=RuleMatch)
-    channels: list[ChannelName]
-    stop: bool = Field(default=False, description="no later rule is looked at when this one matches")
+    match: RuleMatch = field(default_factory=RuleMatch)
+    channels: list[str]
+    # No later rule is looked at when this one matches.
+    stop: bool = False
 
-    @field_validator("channels", mode="before")
     @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return _as_list(value)
+    def read(cls, fields: Fields) -> Self:
+        fields.only("name", "match", "channels", "stop")
+        match = fields.optional_inner("match")
+        if not fields.has("channels"):
+            fields.problem("Field required", "channels")
+        return cls(
+            name=fields.optional_text("name"),
+            match=RuleMatch.read(match) if match else RuleMatch(),
+            channels=_names(fields, "channels", CHANNELS, "channel"),
+            stop=fields.flag("stop", False),
+        )
 
 
-class RoutingRules(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoutingRules:
     """Rules in order; every matching rule adds its channels. Unmatched notifications get the defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: list[Rule] = field(default_factory=list)
+    # Send the default types to every channel when no rule matched.
+    defaults: bool = True
 
-    rules: list[Rule] = Field(default_factory=list)
-    defaults: bool = Field(
-        default=True, description="send the default types to every channel when no rule matched"
-    )
+    @classmethod
+    def read(cls, fields: Fields) -> Self:
+        fields.only("rules", "defaults")
+        return cls(
+            rules=[Rule.read(r) for r in fields.inner_list("rules")], defaults=fields.flag("defaults", True)
+        )
+
+    @classmethod
+    def from_json(cls, data: object) -> Self:
+        """Rules from decoded JSON or YAML; raises InvalidFields naming each rule and field that is wrong."""
+        return read_object(data, cls.read)
 
 
 def route(rules: RoutingRules, subject: Subject, configured: Collection[str]) -> tuple[str, ...]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runwatch.events.fields import Fields, InvalidFields
 from runwatch.events.models import (
     BATCH_JOB_QUEUE_BLOCKED,
     BATCH_JOB_STATE_CHANGE,
@@ -13,6 +12,7 @@ from runwatch.events.models import (
     BatchJobStateChangeEvent,
     StepFunctionsExecutionStatusChangeEvent,
 )
+from runwatch.json_fields import Fields, InvalidFields
 
 AnyEvent = BatchJobStateChangeEvent | StepFunctionsExecutionStatusChangeEvent
 

@@ -1,7 +1,7 @@
 """The EventBridge events runwatch consumes, as frozen dataclasses, and how each is read from its JSON.
 
 Only the fields runwatch reads are declared; AWS adds fields over time and unknown ones are ignored. Each
-class's `read` takes a `Fields` (events/fields.py), which names every field that is wrong; attribute names
+class's `read` takes a `Fields` (json_fields.py), which names every field that is wrong; attribute names
 are AWS's own (camelCase), so the code that reads an event reads like AWS's documentation of it. No
 validation library: ingest and the sweeper read these, and their cold start pays for every import.
 """
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self, get_args
 
-from runwatch.events.fields import Fields
+from runwatch.json_fields import Fields
 
 BATCH_JOB_STATE_CHANGE = "Batch Job State Change"
 BATCH_JOB_QUEUE_BLOCKED = "Batch Job Queue Blocked"

@@ -15,8 +15,8 @@ from typing import Any
 from runwatch.domain.identity import parse_state_machine_name, sfn_run_id
 from runwatch.domain.run_state import ExecutionFact, RunKey, RunState
 from runwatch.domain.vocab import ORCHESTRATOR_SFN
-from runwatch.events.fields import InvalidFields, read_object
 from runwatch.events.models import BatchJobDetail, ExecutionDetail
+from runwatch.json_fields import InvalidFields, read_object
 
 _CAUSE_SUMMARY_LIMIT = 500
 

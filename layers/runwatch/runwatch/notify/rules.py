@@ -16,9 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from runwatch.domain.notification_policy import RoutingRules
+from runwatch.json_fields import InvalidFields
 from runwatch.notify.cached_read import ReadFailed, ssm_parameter
 from runwatch.observability import logger
 
@@ -39,12 +38,8 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ", ".join(p for p in (where, field) if p) or "top level"
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors(include_url=False, include_input=False):
-        message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(f"{_location(tuple(item['loc']))}: {message}")
-    return "; ".join(problems)
+def _describe(error: InvalidFields) -> str:
+    return "; ".join(f"{_location(where)}: {rule}" for where, rule in error.problems)
 
 
 def parse_rules(text: str, source: str) -> RoutingRules:
@@ -70,8 +65,8 @@ def parse_rules(text: str, source: str) -> RoutingRules:
     if isinstance(data, list):
         data = {"rules": data}  # a bare list of rules is accepted too
     try:
-        return RoutingRules.model_validate(data)
-    except ValidationError as error:
+        return RoutingRules.from_json(data)
+    except InvalidFields as error:
         raise RulesError(f"invalid notification rules in {source}: {_describe(error)}") from None
 
 

@@ -1,10 +1,10 @@
 """Reading decoded JSON into typed values, and naming every field that is wrong, by where it is.
 
-Events come from AWS and from people (replays, redrives, hand-made test events): a malformed one must be
-rejected with a reason a person can act on (`detail.createdAt: Input should be a valid integer, got
-'yesterday'`), never half applied. A `Fields` reads one JSON object; the objects inside it share its list of
-problems, so one pass finds them all and `check()` raises them together. Plain Python rather than a
-validation library: ingest and the sweeper parse events, and their cold start pays for every import.
+Events come from AWS and from people (replays, redrives, hand-made test events), routing rules from operators: a
+malformed one must be rejected with a reason a person can act on (`detail.createdAt: Input should be a valid
+integer, got 'yesterday'`), never half applied. A `Fields` reads one JSON object; the objects inside it share its
+list of problems, so one pass finds them all and `check()` raises them together. Plain Python rather than a
+validation library: ingest, the sweeper and the notifier read these, and their cold start pays for every import.
 """
 
 from __future__ import annotations
@@ -87,9 +87,14 @@ class Fields:
         if self._problems:
             raise InvalidFields(self._problems)
 
-    def _problem(self, rule: str, *path: str | int) -> None:
+    def problem(self, rule: str, *path: str | int) -> None:
+        """Note what is wrong at `path` inside this object (its own place when `path` is empty)."""
         if not self._quiet:
             self._problems.append(((*self._where, *path), rule))
+
+    def has(self, name: str) -> bool:
+        """Whether the field is given (null counts as not given)."""
+        return self._data.get(name) is not None
 
     def _get(self, name: str) -> Any:
         """The value, or _MISSING when absent or null (a null optional field is an absent one)."""
@@ -99,13 +104,13 @@ class Fields:
     def text(self, name: str, *, min_length: int = 0, pattern: re.Pattern[str] | None = None) -> str:
         value = self._data.get(name, _MISSING)
         if value is _MISSING:
-            self._problem("Field required", name)
+            self.problem("Field required", name)
         elif not isinstance(value, str):
-            self._problem(f"Input should be a valid string, got {_shown(value)}", name)
+            self.problem(f"Input should be a valid string, got {_shown(value)}", name)
         elif len(value) < min_length:
-            self._problem(f"String should have at least {min_length} character{'s' * (min_length > 1)}", name)
+            self.problem(f"String should have at least {min_length} character{'s' * (min_length > 1)}", name)
         elif pattern is not None and not pattern.search(value):
-            self._problem(f"String should match pattern '{pattern.pattern}', got {_shown(value)}", name)
+            self.problem(f"String should match pattern '{pattern.pattern}', got {_shown(value)}", name)
         else:
             return value
         return ""
@@ -114,24 +119,24 @@ class Fields:
         """One of `choices` (strings); the first of them as the placeholder when it is not."""
         value = self._data.get(name, _MISSING)
         if value is _MISSING:
-            self._problem("Field required", name)
+            self.problem("Field required", name)
         elif value in choices:
             return value  # type: ignore[no-any-return]
         else:
             expected = ", ".join(f"'{c}'" for c in choices[:-1]) + f" or '{choices[-1]}'"
-            self._problem(f"Input should be {expected}, got {_shown(value)}", name)
+            self.problem(f"Input should be {expected}, got {_shown(value)}", name)
         return choices[0]
 
     def time(self, name: str) -> datetime:
         """An ISO 8601 date and time (EventBridge's `time`)."""
         value = self._data.get(name, _MISSING)
         if value is _MISSING:
-            self._problem("Field required", name)
+            self.problem("Field required", name)
             return datetime.min
         try:
             return datetime.fromisoformat(value)
         except (TypeError, ValueError):
-            self._problem(f"Input should be a valid datetime, got {_shown(value)}", name)
+            self.problem(f"Input should be a valid datetime, got {_shown(value)}", name)
             return datetime.min
 
     def optional_text(self, name: str) -> str | None:
@@ -139,7 +144,7 @@ class Fields:
         if value is _MISSING:
             return None
         if not isinstance(value, str):
-            self._problem(f"Input should be a valid string, got {_shown(value)}", name)
+            self.problem(f"Input should be a valid string, got {_shown(value)}", name)
             return None
         return value
 
@@ -149,9 +154,9 @@ class Fields:
             return None
         number = _whole(value)
         if number is None:
-            self._problem(f"Input should be a valid integer, got {_shown(value)}", name)
+            self.problem(f"Input should be a valid integer, got {_shown(value)}", name)
         elif minimum is not None and number < minimum:
-            self._problem(f"Input should be greater than or equal to {minimum}, got {number}", name)
+            self.problem(f"Input should be greater than or equal to {minimum}, got {number}", name)
             return None
         return number
 
@@ -161,14 +166,18 @@ class Fields:
             return None
         number = _number(value)
         if number is None:
-            self._problem(f"Input should be a valid number, got {_shown(value)}", name)
+            self.problem(f"Input should be a valid number, got {_shown(value)}", name)
         return number
+
+    def flag(self, name: str, default: bool) -> bool:
+        found = self.optional_flag(name)
+        return default if found is None else found
 
     def optional_flag(self, name: str) -> bool | None:
         value = self._get(name)
         if value is _MISSING or isinstance(value, bool):
             return None if value is _MISSING else value
-        self._problem(f"Input should be a valid boolean, got {_shown(value)}", name)
+        self.problem(f"Input should be a valid boolean, got {_shown(value)}", name)
         return None
 
     def optional_mapping(self, name: str) -> dict[str, Any] | None:
@@ -176,28 +185,36 @@ class Fields:
         value = self._get(name)
         if value is _MISSING or isinstance(value, dict):
             return None if value is _MISSING else value
-        self._problem(f"Input should be an object, got {_shown(value)}", name)
+        self.problem(f"Input should be an object, got {_shown(value)}", name)
         return None
 
     def _list(self, name: str, required: bool) -> list[Any]:
         value = self._get(name)
         if value is _MISSING:
             if required:
-                self._problem("Field required", name)
+                self.problem("Field required", name)
             return []
         if not isinstance(value, list):
-            self._problem(f"Input should be a valid list, got {_shown(value)}", name)
+            self.problem(f"Input should be a valid list, got {_shown(value)}", name)
             return []
         return value
 
-    def texts(self, name: str, *, required: bool = False) -> list[str]:
-        """A list of strings; empty when absent and not required."""
+    def only(self, *names: str) -> None:
+        """Every other field of this object is a problem (a misspelt one must not be ignored)."""
+        for name in self._data:
+            if name not in names:
+                self.problem("Extra inputs are not permitted", name)
+
+    def texts(self, name: str, *, required: bool = False, one_or_many: bool = False) -> list[str]:
+        """A list of strings (or one string, read as a list of it); empty when absent and not required."""
+        if one_or_many and isinstance(self._data.get(name), str):
+            return [self._data[name]]
         found: list[str] = []
         for index, value in enumerate(self._list(name, required)):
             if isinstance(value, str):
                 found.append(value)
             else:
-                self._problem(f"Input should be a valid string, got {_shown(value)}", name, index)
+                self.problem(f"Input should be a valid string, got {_shown(value)}", name, index)
         return found
 
     def text_map(self, name: str) -> dict[str, str]:
@@ -205,14 +222,14 @@ class Fields:
         value = self.optional_mapping(name) or {}
         for key, item in value.items():
             if not isinstance(item, str):
-                self._problem(f"Input should be a valid string, got {_shown(item)}", name, key)
+                self.problem(f"Input should be a valid string, got {_shown(item)}", name, key)
                 return {}
         return value
 
     def inner(self, name: str) -> Fields:
         """An object inside this one: required (a missing one is a problem, its own fields are not)."""
         if name not in self._data:
-            self._problem("Field required", name)
+            self.problem("Field required", name)
             return Fields({})
         return Fields(self._data[name], (*self._where, name), self._problems)
 
