@@ -226,6 +226,20 @@ class Fields:
                 return {}
         return value
 
+    def pairs(self, name: str, key: str = "name", value: str = "value") -> list[tuple[str, str | None]]:
+        """A list of `{"name": ..., "value": ...}` objects (how AWS writes a job's environment) as pairs; a
+        Batch job carries dozens, so well-formed items are read without a Fields each."""
+        found: list[tuple[str, str | None]] = []
+        for index, item in enumerate(self._list(name, False)):
+            if isinstance(item, dict):
+                text, given = item.get(key), item.get(value)
+                if isinstance(text, str) and (given is None or isinstance(given, str)):
+                    found.append((text, given))
+                    continue
+            inner = Fields(item, (*self._where, name, index), self._problems)
+            found.append((inner.text(key), inner.optional_text(value)))
+        return found
+
     def inner(self, name: str) -> Fields:
         """An object inside this one: required (a missing one is a problem, its own fields are not)."""
         if name not in self._data:

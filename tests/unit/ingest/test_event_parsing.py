@@ -94,6 +94,10 @@ def test_a_batch_event_is_read_into_its_fields() -> None:
         ),
         (lambda d: d.update(container=[]), "detail.container: Input should be an object, got []"),
         (
+            lambda d: d["container"].update(environment=[{"name": "A", "value": "1"}, {"value": 2}]),
+            "detail.container.environment.1.name: Field required; detail.container.environment.1.value: Input",
+        ),
+        (
             lambda d: d.update(nodeDetails={"nodeIndex": -1}),
             "detail.nodeDetails.nodeIndex: Input should be greater than or equal to 0",
         ),

@@ -46,6 +46,12 @@ def test_json_and_yaml_files_load(tmp_path: Path) -> None:
         ({"rules": [{"match": {}}]}, "rule 0, channels: Field required"),
         ({"rule": []}, "rule: Extra inputs are not permitted"),
         ({"rules": [{"channels": ["slack"], "stop": "maybe"}]}, "rule 0, stop:"),
+        (["not a rule"], "rule 0: Input should be an object, got 'not a rule'"),
+        ({"rules": {"channels": ["slack"]}}, "rules: Input should be a valid list"),
+        (
+            {"rules": [{"channels": ["email", "fax"]}]},
+            "rule 0, channels[0]: unknown channel 'email' (known: slack, webhook, sns); rule 0, channels[1]",
+        ),
     ],
 )
 def test_errors_name_the_rule_and_field(tmp_path: Path, rules: object, message: str) -> None:
@@ -73,6 +79,12 @@ def test_syntax_errors_and_missing_files_are_clear(tmp_path: Path) -> None:
 
 def test_an_empty_file_and_a_bare_list_are_accepted() -> None:
     assert parse_rules("", "rules.yaml") == RoutingRules()
+    assert (
+        parse_rules('{"rules": [{"match": {"types": null}, "channels": "sns"}]}', "r.json")
+        .rules[0]
+        .match.types
+        is None
+    )
     assert parse_rules(json.dumps(GOOD["rules"]), "rules.json") == parse_rules(json.dumps(GOOD), "rules.json")
 
 

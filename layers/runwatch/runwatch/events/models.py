@@ -32,10 +32,6 @@ class NameValue:
     name: str
     value: str | None = None
 
-    @classmethod
-    def read(cls, fields: Fields) -> Self:
-        return cls(fields.text("name"), fields.optional_text("value"))
-
 
 @dataclass(frozen=True, slots=True)
 class AttemptContainer:
@@ -102,7 +98,7 @@ class JobContainer:
             ],
             vcpus=fields.optional_number("vcpus"),
             memory=fields.optional_whole("memory"),
-            environment=[NameValue.read(item) for item in fields.inner_list("environment")],
+            environment=[NameValue(name, value) for name, value in fields.pairs("environment")],
             exitCode=fields.optional_whole("exitCode"),
             reason=fields.optional_text("reason"),
             logStreamName=fields.optional_text("logStreamName"),
