@@ -108,11 +108,16 @@ class Subject:
     failure_class: str | None = None
 
 
-def _names(fields: Fields, name: str, known: Collection[str], what: str) -> list[str]:
-    """A name or a list of names, each one of `known`; checked one by one, so an error names the list
-    position (`match.types[1]`)."""
-    names = fields.texts(name, one_or_many=True)
-    for index, value in enumerate(names):
+def _globs(fields: Fields, name: str) -> list[str] | None:
+    """A glob or a list of globs; None when not given."""
+    return fields.texts(name, one_or_many=True) if fields.has(name) else None
+
+
+def _names(fields: Fields, name: str, known: Collection[str], what: str) -> list[str] | None:
+    """A name or a list of names, each one of `known`, None when not given; checked one by one, so an error
+    names the list position (`match.types[1]`)."""
+    names = _globs(fields, name)
+    for index, value in enumerate(names or ()):
         if value not in known:
             fields.problem(f"unknown {what} {value!r} (known: {', '.join(known)})", name, index)
     return names
@@ -122,9 +127,6 @@ def _glob_any(patterns: list[str] | None, value: str | None) -> bool:
     if patterns is None:
         return True
     return value is not None and any(fnmatchcase(value, p) for p in patterns)
-
-
-_GLOBBED: Final = ("flow", "project", "branch", "user")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,21 +145,15 @@ class RuleMatch:
 
     @classmethod
     def read(cls, fields: Fields) -> Self:
-        fields.only(*_GLOBBED, "tags", "types", "failure_classes")
-        globs = {
-            name: fields.texts(name, one_or_many=True) if fields.has(name) else None for name in _GLOBBED
-        }
+        fields.only("flow", "project", "branch", "user", "tags", "types", "failure_classes")
         return cls(
-            **globs,
+            flow=_globs(fields, "flow"),
+            project=_globs(fields, "project"),
+            branch=_globs(fields, "branch"),
+            user=_globs(fields, "user"),
             tags=fields.texts("tags", one_or_many=True),
-            types=_names(fields, "types", NOTIFICATION_TYPES, "notification type")
-            if fields.has("types")
-            else None,
-            failure_classes=(
-                _names(fields, "failure_classes", FAILURE_CLASSES, "failure class")
-                if fields.has("failure_classes")
-                else None
-            ),
+            types=_names(fields, "types", NOTIFICATION_TYPES, "notification type"),
+            failure_classes=_names(fields, "failure_classes", FAILURE_CLASSES, "failure class"),
         )
 
     def matches(self, subject: Subject) -> bool:
@@ -193,7 +189,7 @@ class Rule:
         return cls(
             name=fields.optional_text("name"),
             match=RuleMatch.read(match) if match else RuleMatch(),
-            channels=_names(fields, "channels", CHANNELS, "channel"),
+            channels=_names(fields, "channels", CHANNELS, "channel") or [],
             stop=fields.flag("stop", False),
         )
 
