@@ -168,6 +168,16 @@ def _raw_int(text: str) -> int:
         return int(json.loads(text))
 
 
+def _raw_number(text: str) -> int | float:
+    """A DynamoDB number: an int when whole (`3`, `1.0`), else a float (a fractional vCPU count). Most are
+    digits, which int() reads several times faster than json.loads (a detail reads a thousand numbers)."""
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+
+
 def _raw_value(value: Mapping[str, Any] | None, is_number: bool) -> Any:
     if value is None or "NULL" in value:
         return None
@@ -181,8 +191,7 @@ def _attempt_from_raw(raw: Mapping[str, Mapping[str, Any]]) -> AttemptState:
         if value is None or "NULL" in value:
             values[name] = None
         elif is_number:
-            number = json.loads(value["N"])  # whole numbers stay int; a fractional vCPU count stays a float
-            values[name] = int(number) if float(number).is_integer() else number
+            values[name] = _raw_number(value["N"])
         else:
             values[name] = value["S"]
     return AttemptState(**values)
