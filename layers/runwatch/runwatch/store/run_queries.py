@@ -14,7 +14,10 @@ read the tag's items (`TAG#<tag>`) the same way, then the runs in one BatchGetIt
 A run's detail is bounded whatever the run's size: one Query for the run item and its step summaries (the
 sort keys before `TASK#`), then one page per step from the `by_step_keys` index (or `by_step_status_keys` for
 one status), whose sort key is the display order of tasks; those indexes hold keys only, so a page of tasks is
-one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py).
+one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py). The detail reads all its
+steps' first pages in two rounds (first_task_pages): the steps' Queries of keys sent together, then the tasks of
+all of them in one BatchGetItem per 100, sent together (store/together.py). Which index and key condition list a
+step's tasks is said once, in _step_task_keys.
 
 Items leave as domain states (RunState, TaskState, StepSummary; a flow as the key of its newest run), so
 callers never see the table's items or keys.
