@@ -101,20 +101,23 @@ def _fields(state: RunState) -> dict[str, Any]:
     return {name: getattr(state, name) for name in state.__slots__}  # type: ignore[attr-defined]
 
 
-def _timed(calls: dict[str, Callable[[], dict[str, Any]]]) -> dict[str, tuple[list[float], int]]:
-    """Each call's latencies (ms) and body size, REPEATS times, the calls taking turns so that each one
-    sees the same machine (its load varies by the minute when other work runs)."""
+def _timed(calls: dict[str, Callable[[], dict[str, Any]]]) -> dict[str, tuple[list[float], list[float], int]]:
+    """Each call's latencies and this process's CPU time (ms; every thread's, DynamoDB Local's left out) and
+    body size, REPEATS times, the calls taking turns so that each one sees the same machine (its load varies
+    by the minute when other work runs)."""
     samples: dict[str, list[float]] = {label: [] for label in calls}
+    cpu: dict[str, list[float]] = {label: [] for label in calls}
     sizes = dict.fromkeys(calls, 0)
     for call in calls.values():
         call()  # warm: connection pool, OpenAPI-free code paths, caches
     for _ in range(REPEATS):
         for label, call in calls.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = call()
             samples[label].append((time.perf_counter() - started) * 1000)
+            cpu[label].append((time.process_time() - cpu_started) * 1000)
             sizes[label] = len(response.get("body") or "")
-    return {label: (samples[label], sizes[label]) for label in calls}
+    return {label: (samples[label], cpu[label], sizes[label]) for label in calls}
 
 
 def _table(ddb: DynamoDBLocal, name: str) -> str:
@@ -141,7 +144,7 @@ def _measure_together(
     before = {suffix: reader.calls for suffix, (_, reader) in calls.items()}
     timed = _timed({suffix: call for suffix, (call, _) in calls.items()})
     results: dict[str, dict[str, Any]] = {}
-    for suffix, (samples, size) in timed.items():
+    for suffix, (samples, cpu, size) in timed.items():
         reader = calls[suffix][1]
         requests = (reader.calls - before[suffix]) // (REPEATS + 1)
         results[f"api.{name}.p50_ms{suffix}"] = {"value": round(statistics.median(samples), 1), "unit": "ms"}
@@ -152,6 +155,8 @@ def _measure_together(
         results[f"api.{name}.dynamodb_requests{suffix}"] = {"value": requests, "unit": "requests"}
         if name.startswith("run_detail"):
             results[f"api.{name}.body_kb"] = {"value": round(size / 1024, 1), "unit": "KB"}
+            # Steadier than the wall time when the machine is shared: the detail's own work, not its waits.
+            results[f"api.{name}.cpu_p50_ms"] = {"value": round(statistics.median(cpu), 1), "unit": "ms"}
     return results
 
 

@@ -75,7 +75,8 @@ def test_the_run_detail_is_small_and_holds_the_steps_summaries(
     reply = _get(api, _run_path(big))
     assert reply.status == 200
     assert len(reply.text or "") < 256_000
-    # Where the run is (by_run_id), the run with its steps, and per step a page of task keys and its tasks.
+    # Where the run is (by_run_id), the run with its steps, a page of task keys per step (sent together), and
+    # the 101 tasks of those pages in two BatchGetItems (sent together).
     assert reader.calls - calls == 6
     start, train = reply.json()["steps"]
     assert (start["step"], start["tasks_next_token"], len(start["tasks"])) == ("start", None, 1)

@@ -28,6 +28,9 @@ attempts = st.lists(
         exit_code=st.none() | st.integers(min_value=-1, max_value=255),
         log_stream=_text,
         exception=_text,
+        vcpu=st.none() | st.sampled_from([0.25, 0.5, 1.0, 2.0]) | st.integers(min_value=1, max_value=96),
+        memory_mib=st.none() | st.integers(min_value=1, max_value=2_000_000),
+        gpu=st.none() | st.integers(min_value=0, max_value=8),
     ),
     max_size=4,
 )
@@ -59,3 +62,20 @@ def test_fast_decoding_matches_the_records_mapping(state: TaskState) -> None:
     raw = task_to_item(state, 3, 1_795_000_000_000, 90).serialize()
     assert task_state_from_raw(raw) == task_from_item(TaskItem.from_raw_data(raw))
     assert task_state_from_raw(raw).attempts == state.attempts
+
+
+def test_numbers_stay_whole_or_fractional_as_dynamodb_wrote_them() -> None:
+    raw = task_to_item(
+        TaskState(key=TaskKey("F", "1", "s", "2", account="1", region="r"), orchestrator="batch"),
+        1,
+        1_795_000_000_000,
+        90,
+    ).serialize()
+    attempt = {"attempt": {"N": "0"}, "batch_status": {"S": "RUNNING"}}
+    written = [("0.25", 0.25), ("1.0", 1), ("4", 4), ("1E+1", 10)]
+    raw["attempts"] = {"L": [{"M": {**attempt, "vcpu": {"N": text}}} for text, _ in written]}
+
+    vcpus = [a.vcpu for a in task_state_from_raw(raw).attempts]
+
+    assert vcpus == [value for _, value in written]
+    assert [type(v) for v in vcpus] == [float, int, int, int]

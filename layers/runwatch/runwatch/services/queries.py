@@ -3,7 +3,8 @@
 The store hands out domain states; this service adds what a listing needs beyond one store call: page tokens
 bound to the listing (runwatch.paging), each flow's newest run, a run's steps from their kept summaries
 (domain/step_summary.py) ordered and rated by the domain's rules (domain/steps.py), each with its first
-page of tasks: a run's detail costs one Query plus one per step, whatever the number of tasks. The API maps the results to its response schemas (api/mapping.py), so
+page of tasks: a run's detail costs one Query, then one round of requests for the steps' task keys and
+one for their tasks (store.run_queries.RunReader.first_task_pages), whatever the number of tasks. The API maps the results to its response schemas (api/mapping.py), so
 nothing here knows the API's shapes, and a new run filter (store.run_queries.RunFilter) passes through
 without a change here.
 """
@@ -152,11 +153,11 @@ class RunQueries:
         """
         key = self.locate(flow, run_id, account, region)
         run, summaries = self._run_and_steps(key)
+        shown = [summary for summary in sorted(summaries, key=_step_order) if summary.task_total]
+        pages = self.reader.first_task_pages(key, [summary.step for summary in shown], INLINE_TASKS)
         steps = []
-        for summary in sorted(summaries, key=_step_order):
-            if not summary.task_total:
-                continue
-            page = self.reader.step_tasks(key, summary.step, INLINE_TASKS)
+        for summary in shown:
+            page = pages[summary.step]
             token = self._token(page.next_key, _step_query(key, summary.step, None))
             steps.append(StepDetail(summary, step_status(summary.task_counts), page.items, token))
         return RunWithSteps(run, steps)

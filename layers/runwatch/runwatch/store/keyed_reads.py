@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from runwatch.store.guard import StoreUnavailable, guarded
 from runwatch.store.models import TableItem
+from runwatch.store.together import all_together
 
 BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
 # DynamoDB hands back what it could not read in one request (throttling, 16 MB): asked again a few times.
@@ -62,33 +64,36 @@ class KeyedReads:
         return [{**item, **entry} for entry in entries if (item := found.get(table_key(entry))) is not None]
 
     def items(self, keys: Iterable[TableKey]) -> dict[TableKey, RawItem]:
-        """The raw items of table keys (BatchGetItem, 100 keys a request), by key; missing items are left out."""
+        """The raw items of table keys, by key; missing items are left out. One BatchGetItem per 100 keys, all
+        sent at the same time (store/together.py)."""
         wanted = list(dict.fromkeys(keys))
+        chunks = [wanted[first : first + BATCH_GET_KEYS] for first in range(0, len(wanted), BATCH_GET_KEYS)]
         found: dict[TableKey, RawItem] = {}
-        for first in range(0, len(wanted), BATCH_GET_KEYS):
-            for item in self._batch(wanted[first : first + BATCH_GET_KEYS]):
-                found[table_key(item)] = item
+        for items, requests in all_together([partial(_batch, chunk) for chunk in chunks]):
+            self.requests += requests
+            found.update((table_key(item), item) for item in items)
         return found
 
-    def _batch(self, keys: list[TableKey]) -> list[RawItem]:
-        connection = TableItem._get_connection()
-        table = connection.table_name
-        pending: list[dict[str, Any]] = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys]
-        items: list[RawItem] = []
-        for round_ in range(MAX_UNPROCESSED_ROUNDS):
-            if round_:
-                time.sleep(_UNPROCESSED_PAUSE_S * 2**round_)
-            self.requests += 1
-            # Keys given as attribute values: PynamoDB passes them through (its annotation says str).
-            asked: Any = pending
-            response = guarded(lambda: connection.batch_get_item(asked))  # noqa: B023 (called right away)
-            items.extend(response.get("Responses", {}).get(table, []))
-            pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not pending:
-                return items
-        raise StoreUnavailable(
-            f"BatchGetItem left {len(pending)} keys unread after {MAX_UNPROCESSED_ROUNDS} tries"
-        )
+
+def _batch(keys: list[TableKey]) -> tuple[list[RawItem], int]:
+    """The items of at most 100 keys, asking again for those DynamoDB left unprocessed; and the requests made."""
+    connection = TableItem._get_connection()
+    table = connection.table_name
+    pending: list[dict[str, Any]] = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys]
+    items: list[RawItem] = []
+    for round_ in range(MAX_UNPROCESSED_ROUNDS):
+        if round_:
+            time.sleep(_UNPROCESSED_PAUSE_S * 2**round_)
+        # Keys given as attribute values: PynamoDB passes them through (its annotation says str).
+        asked: Any = pending
+        response = guarded(lambda: connection.batch_get_item(asked))  # noqa: B023 (called right away)
+        items.extend(response.get("Responses", {}).get(table, []))
+        pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if not pending:
+            return items, round_ + 1
+    raise StoreUnavailable(
+        f"BatchGetItem left {len(pending)} keys unread after {MAX_UNPROCESSED_ROUNDS} tries"
+    )
 
 
 def index_page(

@@ -14,7 +14,10 @@ read the tag's items (`TAG#<tag>`) the same way, then the runs in one BatchGetIt
 A run's detail is bounded whatever the run's size: one Query for the run item and its step summaries (the
 sort keys before `TASK#`), then one page per step from the `by_step_keys` index (or `by_step_status_keys` for
 one status), whose sort key is the display order of tasks; those indexes hold keys only, so a page of tasks is
-one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py).
+one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py). The detail reads all its
+steps' first pages in two rounds (first_task_pages): the steps' Queries of keys sent together, then the tasks of
+all of them in one BatchGetItem per 100, sent together (store/together.py). Which index and key condition list a
+step's tasks is said once, in _step_task_keys.
 
 Items leave as domain states (RunState, TaskState, StepSummary; a flow as the key of its newest run), so
 callers never see the table's items or keys.
@@ -23,9 +26,10 @@ callers never see the table's items or keys.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -42,7 +46,7 @@ from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
 from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
 from runwatch.store.guard import guarded
-from runwatch.store.keyed_reads import KeyedReads, index_page
+from runwatch.store.keyed_reads import KeyedReads, index_page, table_key
 from runwatch.store.keys import (
     FLOWS_PK,
     JOB_SK,
@@ -71,6 +75,7 @@ from runwatch.store.models import (
 from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.run_plan import ReadPlan, RunFilter, plan_read
 from runwatch.store.step_items import step_summaries
+from runwatch.store.together import all_together
 
 RawKey = dict[str, dict[str, str]]
 Position = dict[str, str]
@@ -166,6 +171,16 @@ def _raw_int(text: str) -> int:
         return int(json.loads(text))
 
 
+def _raw_number(text: str) -> int | float:
+    """A DynamoDB number: an int when whole (`3`, `1.0`), else a float (a fractional vCPU count). Most are
+    digits, which int() reads several times faster than json.loads (a detail reads a thousand numbers)."""
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+
+
 def _raw_value(value: Mapping[str, Any] | None, is_number: bool) -> Any:
     if value is None or "NULL" in value:
         return None
@@ -179,8 +194,7 @@ def _attempt_from_raw(raw: Mapping[str, Mapping[str, Any]]) -> AttemptState:
         if value is None or "NULL" in value:
             values[name] = None
         elif is_number:
-            number = json.loads(value["N"])  # whole numbers stay int; a fractional vCPU count stays a float
-            values[name] = int(number) if float(number).is_integer() else number
+            values[name] = _raw_number(value["N"])
         else:
             values[name] = value["S"]
     return AttemptState(**values)
@@ -335,10 +349,10 @@ def _newest_first(
 class RunReader:
     """Queries behind the API's listings and run detail; DynamoDB errors become StoreUnavailable."""
 
-    def __init__(self, filter_budget: int = DEFAULT_FILTER_BUDGET) -> None:
+    def __init__(self, filter_budget: int = DEFAULT_FILTER_BUDGET, keyed: KeyedReads | None = None) -> None:
         self.filter_budget = filter_budget
         self.calls = 0  # DynamoDB requests made, for tests and benchmarks
-        self._keyed = KeyedReads()
+        self._keyed = keyed or KeyedReads()
 
     # -- run listings ------------------------------------------------------------------------------
     def runs_matching(self, where: RunFilter, limit: int, start: Position | None = None) -> Page[RunState]:
@@ -527,18 +541,10 @@ class RunReader:
         self, key: RunKey, step: str, limit: int, start: Position | None = None, status: str | None = None
     ) -> Page[TaskState]:
         """One page of a step's tasks in display order, all of them or those in one status."""
-        if status is None:
-            index: GlobalSecondaryIndex[Any] = TaskItem.by_step_index
-            partition = step_tasks_pk(key.account, key.region, key.flow, key.run_id, step)
-        else:
-            index = TaskItem.by_step_status_index
-            partition = step_status_pk(key.account, key.region, key.flow, key.run_id, step, status)
-        hash_name, range_name = _index_key_names(index)
-        listing = _Listing((*_table_key_names(TaskItem), hash_name, range_name), hash_name, partition)
+        read = _step_task_keys(key, step, status)
 
         def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
-            page = index_page(index, partition, size, start_key)
-            page.setdefault("LastEvaluatedKey", None)
+            page = read.page(size, start_key)
             before = self._keyed.requests
             # The index holds keys only: read the tasks, all but the look-ahead entry past the page (its key
             # only proves that a next page exists; _collect drops it), so 100 tasks are one BatchGetItem.
@@ -546,7 +552,29 @@ class RunReader:
             self.calls += self._keyed.requests - before
             return page
 
-        return self._collect(call, listing, limit, start, task_state_from_raw, filtered=False)
+        return self._collect(call, read.listing, limit, start, task_state_from_raw, filtered=False)
+
+    def first_task_pages(self, key: RunKey, steps: Sequence[str], limit: int) -> dict[str, Page[TaskState]]:
+        """Each step's first page of tasks, as step_tasks(key, step, limit) gives it, in two rounds of requests
+        instead of two requests per step one after the other: the steps' pages of task keys (their Queries sent
+        together), then the tasks of all those pages (one BatchGetItem per 100, sent together). A step whose
+        page lost a task in between (its item deleted after its key was read) is read again on its own."""
+        reads = [_step_task_keys(key, step, None) for step in steps]
+        gathered = all_together(
+            [partial(_gather, read.page, read.listing, limit, None, None) for read in reads]
+        )
+        self.calls += sum(entries.requests for entries in gathered)
+        before = self._keyed.requests
+        found = self._keyed.items(table_key(entry) for entries in gathered for entry in entries.raw_items)
+        self.calls += self._keyed.requests - before
+        pages: dict[str, Page[TaskState]] = {}
+        for step, entries in zip(steps, gathered, strict=True):
+            items = [{**found[k], **e} for e in entries.raw_items if (k := table_key(e)) in found]
+            if len(items) < len(entries.raw_items):
+                pages[step] = self.step_tasks(key, step, limit)
+            else:
+                pages[step] = Page([task_state_from_raw(item) for item in items], entries.next_key)
+        return pages
 
     def task(self, key: RunKey, step: str, task_id: str) -> TaskState | None:
         """One task by its key (one GetItem)."""
@@ -566,34 +594,85 @@ class RunReader:
         build: Callable[[dict[str, Any]], T],
         filtered: bool,
     ) -> Page[T]:
-        want = limit + 1  # one more than returned: proves that a next page exists
-        raw_items: list[dict[str, Any]] = []
-        start_key = listing.check(start)
-        evaluated = 0
-        size = max(FILTER_FIRST_CALL, 2 * want) if filtered else want
-        for calls_left in range(MAX_QUERIES_PER_PAGE - 1, -1, -1):
-            if filtered:
-                size = min(size, self.filter_budget - evaluated)
-            self.calls += 1
-            page = guarded(lambda: call(size, start_key))  # noqa: B023 (called right away)
-            found = page.get("Items", [])
-            raw_items.extend(found)
-            evaluated += int(page.get("ScannedCount", len(found)))
-            start_key = page.get("LastEvaluatedKey")
-            if len(raw_items) >= want or start_key is None or not calls_left:
+        gathered = _gather(call, listing, limit, start, self.filter_budget if filtered else None)
+        self.calls += gathered.requests
+        return Page([build(raw) for raw in gathered.raw_items], gathered.next_key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gathered:
+    """A page's raw items, the position after it, and the Queries it took."""
+
+    raw_items: list[dict[str, Any]]
+    next_key: Position | None
+    requests: int
+
+
+def _gather(
+    call: Callable[[int, RawKey | None], dict[str, Any]],
+    listing: _Listing,
+    limit: int,
+    start: Position | None,
+    filter_budget: int | None,
+) -> _Gathered:
+    """The raw items of one page of at most `limit` (at most two calls); `filter_budget` None: not filtered."""
+    want = limit + 1  # one more than returned: proves that a next page exists
+    raw_items: list[dict[str, Any]] = []
+    start_key = listing.check(start)
+    evaluated = 0
+    requests = 0
+    size = want if filter_budget is None else max(FILTER_FIRST_CALL, 2 * want)
+    for calls_left in range(MAX_QUERIES_PER_PAGE - 1, -1, -1):
+        if filter_budget is not None:
+            size = min(size, filter_budget - evaluated)
+        requests += 1
+        page = guarded(lambda: call(size, start_key))  # noqa: B023 (called right away)
+        found = page.get("Items", [])
+        raw_items.extend(found)
+        evaluated += int(page.get("ScannedCount", len(found)))
+        start_key = page.get("LastEvaluatedKey")
+        if len(raw_items) >= want or start_key is None or not calls_left:
+            break
+        if filter_budget is not None:
+            if evaluated >= filter_budget:
                 break
-            if filtered:
-                if evaluated >= self.filter_budget:
-                    break
-                size = self.filter_budget - evaluated  # the second and last call: the rest of the budget
-            else:
-                size = want - len(raw_items)  # DynamoDB stopped at 1 MB: fetch the rest
-        if len(raw_items) > limit:
-            raw_items = raw_items[:limit]
-            next_key: Position | None = listing.position_of(raw_items[-1])
+            size = filter_budget - evaluated  # the second and last call: the rest of the budget
         else:
-            next_key = _raw_position(start_key)
-        return Page([build(raw) for raw in raw_items], next_key)
+            size = want - len(raw_items)  # DynamoDB stopped at 1 MB: fetch the rest
+    if len(raw_items) > limit:
+        raw_items = raw_items[:limit]
+        next_key: Position | None = listing.position_of(raw_items[-1])
+    else:
+        next_key = _raw_position(start_key)
+    return _Gathered(raw_items, next_key, requests)
+
+
+@dataclass(frozen=True, slots=True)
+class _StepTaskKeys:
+    """Where a step's task keys are listed in display order: an index, its key condition, its positions."""
+
+    index: GlobalSecondaryIndex[Any]
+    partition: str
+    listing: _Listing
+
+    def page(self, size: int, start_key: RawKey | None) -> dict[str, Any]:
+        """One Query of keys: `Items` (the entries), `LastEvaluatedKey` (None after the last)."""
+        page = index_page(self.index, self.partition, size, start_key)
+        page.setdefault("LastEvaluatedKey", None)
+        return page
+
+
+def _step_task_keys(key: RunKey, step: str, status: str | None) -> _StepTaskKeys:
+    """The index and key condition that list a step's tasks, all of them or those in one status."""
+    if status is None:
+        index: GlobalSecondaryIndex[Any] = TaskItem.by_step_index
+        partition = step_tasks_pk(key.account, key.region, key.flow, key.run_id, step)
+    else:
+        index = TaskItem.by_step_status_index
+        partition = step_status_pk(key.account, key.region, key.flow, key.run_id, step, status)
+    hash_name, range_name = _index_key_names(index)
+    listing = _Listing((*_table_key_names(TaskItem), hash_name, range_name), hash_name, partition)
+    return _StepTaskKeys(index, partition, listing)
 
 
 def _get_task(pk: str, sk: str) -> TaskItem | None:
