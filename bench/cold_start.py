@@ -89,6 +89,31 @@ def _cold_start_ms(function_dir: Path, event: str, env: dict[str, str]) -> tuple
     return tuple(float(value) for value in result.stdout.strip().splitlines()[-1].split())
 
 
+# The floor under every function's import: botocore's session and config, which PynamoDB imports (with urllib3,
+# logging, ssl and http.client under them), timed from the layer the same way.
+_FLOOR_PROBE = """
+import sys, time
+sys.path[:0] = [sys.argv[1]]
+started, cpu = time.perf_counter(), time.process_time()
+import botocore.config, botocore.session
+print((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000)
+"""
+
+
+def _floor_ms(env: dict[str, str]) -> tuple[float, ...]:
+    """(wall, CPU) milliseconds of importing botocore from the built layer in a fresh interpreter."""
+    layer = BUILD / "RunwatchLayer" / "python"
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", _FLOOR_PROBE, str(layer)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    return tuple(float(value) for value in result.stdout.split())
+
+
 def run(table_name: str, endpoint: str) -> dict[str, dict[str, Any]]:
     if not (BUILD / "RunwatchLayer").exists():
         raise SystemExit("no sam build output: run `make build` first")
@@ -124,6 +149,12 @@ def run(table_name: str, endpoint: str) -> dict[str, dict[str, Any]]:
                 "value": round(statistics.median(sample[index] for sample in samples), 1),
                 "unit": "ms",
             }
+    floor = [_floor_ms(env) for _ in range(SAMPLES)]
+    for index, metric in enumerate(("import_ms", "import_cpu_ms")):
+        results[f"cold_start.botocore_floor.{metric}"] = {
+            "value": round(statistics.median(sample[index] for sample in floor), 1),
+            "unit": "ms",
+        }
     return results
 
 
