@@ -12,15 +12,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
-from runwatch_dev.local.synth import EventFactory, RunSpec
 from tests.build.built import LAYER, NOWHERE, built_function_dir, invoke_built
 from tests.build.moto_server import client, moto_server
+from tests.build.stuck_job import stuck_job_event
 from tests.fakes.receiver import Receiver
 from tests.integration.ingest.sqs import sqs_event
 
@@ -108,17 +107,7 @@ def test_ingest_never_loads_pydantic(table_name: str, dynamodb_local: DynamoDBLo
 def test_the_sweeper_never_loads_pydantic(table_name: str, dynamodb_local: DynamoDBLocal) -> None:
     """Its first tick finds a stuck task, alerts it and asks Batch (moto) about it: reconciling reads
     DescribeJobs' answer as an event."""
-    created = int(time.time() * 1000) - 60 * 60_000
-    stuck = EventFactory().batch_job(
-        RunSpec(flow="ColdSweepFlow", run_id="1795000000000088"),
-        "start",
-        "1",
-        job_id="job-cold-1",
-        status="RUNNABLE",
-        retry_count=0,
-        at_ms=created,
-        created_ms=created,
-    )
+    stuck = stuck_job_event("ColdSweepFlow", "1795000000000088", "job-cold-1")
     with moto_server() as aws_endpoint:
         env = _env(table_name, dynamodb_local, aws_endpoint)
         assert invoke_built("IngestFunction", sqs_event([stuck]), env) == {"batchItemFailures": []}

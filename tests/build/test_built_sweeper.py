@@ -4,13 +4,12 @@ the table in DynamoDB Local, Batch and Step Functions on moto's server for the r
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from runwatch_dev.local.dynamodb_local import DynamoDBLocal
-from runwatch_dev.local.synth import EventFactory, RunSpec
 from tests.build.built import invoke_built
 from tests.build.moto_server import moto_server
+from tests.build.stuck_job import stuck_job_event
 from tests.integration.ingest.sqs import sqs_event
 
 SCHEDULED = json.loads(
@@ -29,17 +28,7 @@ def _env(table_name: str, ddb: DynamoDBLocal, aws_endpoint: str) -> dict[str, st
 
 
 def test_the_built_sweeper_finds_a_stuck_task_once(table_name: str, dynamodb_local: DynamoDBLocal) -> None:
-    created = int(time.time() * 1000) - 60 * 60_000
-    event = EventFactory().batch_job(
-        RunSpec(flow="BuiltSweepFlow", run_id="1795000000000077"),
-        "start",
-        "1",
-        job_id="job-built-1",
-        status="RUNNABLE",
-        retry_count=0,
-        at_ms=created,
-        created_ms=created,
-    )
+    event = stuck_job_event("BuiltSweepFlow", "1795000000000077", "job-built-1")
     with moto_server() as aws_endpoint:
         env = _env(table_name, dynamodb_local, aws_endpoint)
         ingest = invoke_built("IngestFunction", sqs_event([event]), env)
