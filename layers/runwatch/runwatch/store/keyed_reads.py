@@ -60,8 +60,7 @@ class KeyedReads:
     def _in_order(self, entries: Sequence[Mapping[str, Any]]) -> list[RawItem]:
         if not entries:
             return []
-        found = self.items(table_key(entry) for entry in entries)
-        return [{**item, **entry} for entry in entries if (item := found.get(table_key(entry))) is not None]
+        return joined(entries, self.items(table_key(entry) for entry in entries))
 
     def items(self, keys: Iterable[TableKey]) -> dict[TableKey, RawItem]:
         """The raw items of table keys, by key; missing items are left out. One BatchGetItem per 100 keys, all
@@ -94,6 +93,12 @@ def _batch(keys: list[TableKey]) -> tuple[list[RawItem], int]:
     raise StoreUnavailable(
         f"BatchGetItem left {len(pending)} keys unread after {MAX_UNPROCESSED_ROUNDS} tries"
     )
+
+
+def joined(entries: Iterable[Mapping[str, Any]], found: Mapping[TableKey, RawItem]) -> list[RawItem]:
+    """Each entry's item with the entry's key attributes over it, in the entries' order; an entry whose item
+    was not found (deleted since the index was read) is left out."""
+    return [{**item, **entry} for entry in entries if (item := found.get(table_key(entry))) is not None]
 
 
 def index_page(

@@ -46,7 +46,7 @@ from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
 from runwatch.domain.vocab import TERMINAL_RUN_STATUSES
 from runwatch.store.guard import guarded
-from runwatch.store.keyed_reads import KeyedReads, index_page, table_key
+from runwatch.store.keyed_reads import KeyedReads, index_page, joined, table_key
 from runwatch.store.keys import (
     FLOWS_PK,
     JOB_SK,
@@ -569,7 +569,7 @@ class RunReader:
         self.calls += self._keyed.requests - before
         pages: dict[str, Page[TaskState]] = {}
         for step, entries in zip(steps, gathered, strict=True):
-            items = [{**found[k], **e} for e in entries.raw_items if (k := table_key(e)) in found]
+            items = joined(entries.raw_items, found)
             if len(items) < len(entries.raw_items):
                 pages[step] = self.step_tasks(key, step, limit)
             else:
