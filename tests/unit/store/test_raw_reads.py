@@ -1,5 +1,5 @@
-"""Items taken from a read's body as sent equal what botocore's parser makes of them, and a BatchGetItem's
-body sent as given equals what its serializer makes; other bodies and parameters are left to botocore."""
+"""Items taken from a read's body as sent equal what botocore's parser makes of them; other bodies are
+left to botocore."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import json
 from typing import Any
 
 import botocore.session
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 
-from runwatch.store.raw_reads import hold_keys, register, send_keys, take_items
+from runwatch.store.raw_reads import take_items
 
 _MODEL = botocore.session.get_session().get_service_model("dynamodb")
 
@@ -68,86 +66,3 @@ def test_a_binary_value_is_left_to_botocore_which_decodes_it() -> None:
 def test_an_error_body_is_left_to_botocore() -> None:
     document = {"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "message": "no table"}
     assert _parse("Query", document, status=400) == _parse("Query", document, status=400, hook=False)
-
-
-BATCH: dict[str, Any] = {
-    "RequestItems": {
-        "t": {
-            "Keys": [{"pk": ITEM["pk"], "sk": {"S": f"TASK#train#{n}"}} for n in range(3)],
-            "ConsistentRead": False,
-        }
-    },
-    "ReturnConsumedCapacity": "TOTAL",
-}
-
-
-def _serialized(params: dict[str, Any], hook: bool) -> dict[str, Any]:
-    """The request botocore's serializer makes of a BatchGetItem, with or without hold_keys and send_keys."""
-    model = _MODEL.operation_model("BatchGetItem")
-    serializer = create_serializer("json")
-    if not hook:
-        return serializer.serialize_to_request(params, model)
-    context: dict[str, Any] = {}
-    held = hold_keys(params=params, context=context)
-    request = serializer.serialize_to_request(params if held is None else held, model)
-    send_keys(params=request, context=context)
-    assert not context  # the body is handed over once
-    return request
-
-
-def test_a_batch_get_request_is_the_one_botocore_serializes() -> None:
-    assert _serialized(BATCH, hook=True) == _serialized(BATCH, hook=False)
-    assert json.loads(_serialized(BATCH, hook=True)["body"]) == BATCH
-
-
-def test_botocore_serializes_the_tables_with_one_key_each() -> None:
-    context: dict[str, Any] = {}
-    held = hold_keys(params=BATCH, context=context)
-    first = BATCH["RequestItems"]["t"]["Keys"][0]
-    assert held == {**BATCH, "RequestItems": {"t": {"Keys": [first], "ConsistentRead": False}}}
-    assert BATCH["RequestItems"]["t"]["Keys"]  # the caller's parameters are left as they were
-
-
-def test_a_binary_key_is_left_to_botocore_which_encodes_it() -> None:
-    params = {"RequestItems": {"t": {"Keys": [{"pk": {"B": b"hello"}, "sk": {"S": "x"}}]}}}
-    context: dict[str, Any] = {}
-    assert hold_keys(params=params, context=context) is None
-    assert not context
-    assert json.loads(_serialized(params, hook=True)["body"])["RequestItems"]["t"]["Keys"][0]["pk"] == {
-        "B": "aGVsbG8="
-    }
-
-
-def test_a_client_sends_the_keys_it_was_given() -> None:
-    """Through a real client: the events fire around botocore's serializer and before signing."""
-    session = botocore.session.get_session()
-    register(session)
-    client = session.create_client(
-        "dynamodb",
-        "us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    sent: list[bytes] = []
-
-    def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
-        sent.append(request.body)
-        assert "Signature=" in request.headers["Authorization"].decode()
-        raw = _Raw(b'{"Responses": {"t": [{"pk": {"S": "p"}}]}, "UnprocessedKeys": {}}')
-        return AWSResponse(request.url, 200, {}, raw)
-
-    client.meta.events.register("before-send.dynamodb.BatchGetItem", answer)
-    response = client.batch_get_item(**BATCH)
-    assert [json.loads(body) for body in sent] == [BATCH]
-    assert response["Responses"] == {"t": [{"pk": {"S": "p"}}]}
-
-
-class _Raw:
-    """The raw body of an answer made up in the test (botocore reads it as a stream)."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
