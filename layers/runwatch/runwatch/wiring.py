@@ -284,6 +284,7 @@ def _secret_channels(
     settings: NotifierSettings, client: ClientFactory, slack_sender: HttpSender, webhook_sender: HttpSender
 ) -> list[Channel]:
     """Slack and webhook channels whose URLs (and signing key) live in Secrets Manager."""
+    from runwatch.notify.delivery import urllib_opener
     from runwatch.notify.secrets import secrets_manager_endpoint
     from runwatch.notify.slack import SlackChannel
     from runwatch.notify.webhook import WebhookChannel
@@ -299,6 +300,7 @@ def _secret_channels(
     if webhook_arn:
         endpoint = secrets_manager_endpoint(secrets, webhook_arn, "webhook", needs_signing_key=True, ttl=ttl)
         channels.append(WebhookChannel(endpoint, webhook_sender))
+    urllib_opener()  # loads the CA certificates at start, not at the first delivery
     return channels
 
 
@@ -315,6 +317,7 @@ def _url_channels(
     clock: Callable[[], float],
 ) -> list[Channel]:
     """Slack and webhook channels on URLs given directly; a bad URL is a ConfigError naming its variable."""
+    from runwatch.notify.delivery import urllib_opener
     from runwatch.notify.secrets import fixed_endpoint
     from runwatch.notify.slack import SlackChannel
     from runwatch.notify.webhook import WebhookChannel
@@ -329,6 +332,8 @@ def _url_channels(
             channels.append(WebhookChannel(endpoint, webhook_sender, clock=clock))
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    if channels:
+        urllib_opener()  # loads the CA certificates at start, not at the first delivery
     return channels
 
 
