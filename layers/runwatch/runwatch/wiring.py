@@ -362,7 +362,7 @@ def build_sweeper(
     from runwatch.store.active import SweepReads
 
     repository = bind_table(settings, clock, client=client)
-    jobs, executions = _describers(client) if _reconciles(settings) else (None, None)
+    jobs, executions = _describers(client) if _reconciles(settings, client) else (None, None)
     return Sweeper(
         reads=SweepReads(),
         store=repository,
@@ -388,13 +388,16 @@ def _places(
     )
 
 
-def _reconciles(settings: SweeperSettings) -> bool:
-    """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some)."""
+def _reconciles(settings: SweeperSettings, client: ClientFactory) -> bool:
+    """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some).
+
+    The Lambda client factory's session is asked, so its credentials are found once, for this check and for its
+    clients, instead of by a second session made only for the check."""
     if settings.reconcile != "auto":
         return settings.reconcile == "on"
-    from runwatch.aws.session import aws_credentials_configured
+    from runwatch.aws.session import SessionClients, aws_credentials_configured
 
-    return aws_credentials_configured()
+    return aws_credentials_configured(client.session() if isinstance(client, SessionClients) else None)
 
 
 def _describers(client: ClientFactory) -> tuple[BatchJobs, StepFunctionsExecutions]:
