@@ -166,6 +166,7 @@ def test_the_me_preset_is_remembered_in_this_browser(fixture_api: Serve, dashboa
     assert me.get_attribute("aria-pressed") == "true"
     me.click()
     again.page.wait_for_function("() => !location.hash.includes('user=')")
+    again.wait_view("runs")  # the hash changes before the page asks for the listing
     assert _list_requests(api)[-1].get("user") is None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
@@ -138,12 +138,6 @@ class MemoryStore:
         return total(
             s.usage for (flow, run_id, _), s in self.steps.items() if (flow, run_id) == (key.flow, key.run_id)
         )
-
-    def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None:
-        self.write_requests += 1
-        if key in self.runs:
-            stored = self.runs[key]
-            self.runs[key] = Versioned(replace(stored.state, usage=usage), stored.version)
 
     def record_job(self, job_id: str, task: TaskKey, attempt: int) -> None:
         self.write_requests += 1

@@ -2,7 +2,8 @@
 or Powertools Parser's event models (each a large share of a cold start, and not needed); the API and the
 notifier, which never parse an EventBridge event, do not load ingest's event parsing either, and ingest, the
 sweeper and the notifier, whose settings, events and routing rules are plain dataclasses, do not load pydantic
-(tests/build checks their first event too).
+(tests/build checks their first event too). The notifier loads the system's CA certificates at import only
+when a Slack or webhook channel is configured.
 
 Each handler is imported in a fresh interpreter, as Lambda does, with the function's folder and the layer's
 source on sys.path, the Lambda configuration it is deployed with (channels, rules parameter, dead-letter
@@ -86,3 +87,50 @@ def test_handler_import_makes_no_client_and_no_connection(function: str) -> None
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "loaded:"
+
+
+_CERTIFICATES_PROBE = """
+import ssl, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+loaded = []
+load_default_certs = ssl.SSLContext.load_default_certs
+
+def counting(self, *args, **kwargs):
+    loaded.append(1)
+    return load_default_certs(self, *args, **kwargs)
+
+ssl.SSLContext.load_default_certs = counting
+import app
+print("certificates loaded:", len(loaded))
+"""
+
+HTTP_CHANNELS = ("SLACK_WEBHOOK_SECRET_ARN", "WEBHOOK_SECRET_ARN")
+
+
+@pytest.mark.parametrize(
+    ("channels", "loaded"),
+    [(HTTP_CHANNELS, 1), (HTTP_CHANNELS[1:], 1), ((), 0)],
+    ids=["both", "webhook", "none"],
+)
+def test_the_notifier_loads_ca_certificates_at_import_only_for_an_http_channel(
+    channels: tuple[str, ...], loaded: int
+) -> None:
+    """Loading them is some 40 ms: at INIT when a Slack or webhook channel will need them, never otherwise."""
+    env = {name: value for name, value in ENV.items() if name not in HTTP_CHANNELS or name in channels}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            _CERTIFICATES_PROBE,
+            str(ROOT / "functions" / "notifier"),
+            str(ROOT / "layers" / "runwatch"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == f"certificates loaded: {loaded}"

@@ -12,6 +12,7 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from runwatch import wiring
+from runwatch.aws.session import SessionClients
 from runwatch.notify.delivery import RetryPolicy
 from runwatch.notify.rules import RulesError
 from runwatch.settings import (
@@ -219,6 +220,44 @@ def test_the_sweeper_asks_aws_only_when_it_reconciles(
     assert (sweeper.jobs is not None, sweeper.executions is not None) == (bool(asked), bool(asked))
     assert sweeper.settings.stuck_after_minutes == 45
     assert [_bound_table(call) for call in binds] == [EXPECTED_TABLE]
+
+
+class _Credentials:
+    def __init__(self, access_key: str) -> None:
+        self.access_key = access_key
+
+    def get_frozen_credentials(self) -> _Credentials:
+        return self
+
+
+class _Session:
+    """A botocore session stand-in whose credentials have the given access key."""
+
+    def __init__(self, access_key: str) -> None:
+        self.access_key = access_key
+        self.credentials_asked = 0
+
+    def get_credentials(self) -> _Credentials:
+        self.credentials_asked += 1
+        return _Credentials(self.access_key)
+
+
+@pytest.mark.parametrize(("access_key", "reconciles"), [("AKIAEXAMPLEEXAMPLE00", True), ("local", False)])
+def test_reconcile_auto_asks_the_functions_own_session_for_credentials(
+    binds: list[tuple[Any, ...]], access_key: str, reconciles: bool
+) -> None:
+    """One session for the check, the table and the clients: its credentials are found once, at start."""
+    sessions: list[_Session] = []
+
+    def new_session() -> _Session:
+        sessions.append(_Session(access_key))
+        return sessions[-1]
+
+    settings = SweeperSettings.from_env({**TABLE, "RECONCILE": "auto"})
+    sweeper = wiring.build_sweeper(settings, SessionClients(new_session), clock=lambda: 0)
+
+    assert [session.credentials_asked for session in sessions] == [1]
+    assert (sweeper.jobs is not None, sweeper.executions is not None) == (reconciles, reconciles)
 
 
 def test_backfill_asks_only_for_the_sources_it_reads(binds: list[tuple[Any, ...]]) -> None:

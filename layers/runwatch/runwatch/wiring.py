@@ -284,6 +284,7 @@ def _secret_channels(
     settings: NotifierSettings, client: ClientFactory, slack_sender: HttpSender, webhook_sender: HttpSender
 ) -> list[Channel]:
     """Slack and webhook channels whose URLs (and signing key) live in Secrets Manager."""
+    from runwatch.notify.delivery import urllib_opener
     from runwatch.notify.secrets import secrets_manager_endpoint
     from runwatch.notify.slack import SlackChannel
     from runwatch.notify.webhook import WebhookChannel
@@ -299,6 +300,7 @@ def _secret_channels(
     if webhook_arn:
         endpoint = secrets_manager_endpoint(secrets, webhook_arn, "webhook", needs_signing_key=True, ttl=ttl)
         channels.append(WebhookChannel(endpoint, webhook_sender))
+    urllib_opener()  # loads the CA certificates at start, not at the first delivery
     return channels
 
 
@@ -315,6 +317,7 @@ def _url_channels(
     clock: Callable[[], float],
 ) -> list[Channel]:
     """Slack and webhook channels on URLs given directly; a bad URL is a ConfigError naming its variable."""
+    from runwatch.notify.delivery import urllib_opener
     from runwatch.notify.secrets import fixed_endpoint
     from runwatch.notify.slack import SlackChannel
     from runwatch.notify.webhook import WebhookChannel
@@ -329,6 +332,8 @@ def _url_channels(
             channels.append(WebhookChannel(endpoint, webhook_sender, clock=clock))
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    if channels:
+        urllib_opener()  # loads the CA certificates at start, not at the first delivery
     return channels
 
 
@@ -357,7 +362,7 @@ def build_sweeper(
     from runwatch.store.active import SweepReads
 
     repository = bind_table(settings, clock, client=client)
-    jobs, executions = _describers(client) if _reconciles(settings) else (None, None)
+    jobs, executions = _describers(client) if _reconciles(settings, client) else (None, None)
     return Sweeper(
         reads=SweepReads(),
         store=repository,
@@ -383,13 +388,16 @@ def _places(
     )
 
 
-def _reconciles(settings: SweeperSettings) -> bool:
-    """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some)."""
+def _reconciles(settings: SweeperSettings, client: ClientFactory) -> bool:
+    """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some).
+
+    The Lambda client factory's session is asked, so its credentials are found once, for this check and for its
+    clients, instead of by a second session made only for the check."""
     if settings.reconcile != "auto":
         return settings.reconcile == "on"
-    from runwatch.aws.session import aws_credentials_configured
+    from runwatch.aws.session import SessionClients, aws_credentials_configured
 
-    return aws_credentials_configured()
+    return aws_credentials_configured(client.session() if isinstance(client, SessionClients) else None)
 
 
 def _describers(client: ClientFactory) -> tuple[BatchJobs, StepFunctionsExecutions]:

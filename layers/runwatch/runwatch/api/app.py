@@ -189,7 +189,10 @@ def register_status_routes(
         "/flows/<flow>/runs/<run_id>/steps/<step>/tasks",
         summary="One step's tasks in display order, a page at a time",
         description="Tasks by split_index, then task id (numerically when digits), as in the run detail. "
-        "With `status`, only the tasks in that status, in the same order; every page is one bounded read.",
+        "With `status`, only the tasks in that status, in the same order; every page is one bounded read. "
+        "`running`, `retrying`, `failed` and `killed` are indexed, so their pages are full; `pending`, "
+        "`starting` and `succeeded` examine at most 500 tasks a page, which may then be short, even empty, "
+        "while `next_token` is set.",
         tags=["status"],
         security=SECURITY,
         responses=responses("A page of tasks", {**STEP_NOT_FOUND, **AMBIGUOUS}),

@@ -78,8 +78,9 @@ class RunState:
     abandoned_at: int | None = None
     # Joined like the rest, but a change of it alone is not worth a write (see `material`).
     activity_at: int | None = None
-    # The sum of its step summaries' compute when its status last changed (for listings; not a fact joined
-    # from events: ingest's RunUsageView writes it after the run's write, and a join keeps the stored one).
+    # The sum of its step summaries' compute when the run was last written (for listings; not a fact joined
+    # from events: ingest reads it before each write of the run and writes it along, and a join keeps the
+    # stored one).
     usage: UsageTotals | None = None
 
     # -- derived -------------------------------------------------------------------------------------

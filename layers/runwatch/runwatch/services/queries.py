@@ -169,12 +169,17 @@ class RunQueries:
     ) -> Listing[TaskState]:
         """A step's tasks in display order (only those in `status` if given), one page."""
         _, summaries = self._run_and_steps(run)
-        if not any(s.step == step and s.task_total for s in summaries):
+        summary = next((s for s in summaries if s.step == step and s.task_total), None)
+        if summary is None:
             raise StepNotFound(run.flow, run.run_id, step)
         query = _step_query(run, step, status)
-        page = self._page(
-            lambda start: self.reader.step_tasks(run, step, limit, start, status), query, next_token
-        )
+        if status is not None and not summary.task_counts.get(status):
+            # The step's counts say none: no task is examined (a token given is still checked).
+            page: Page[TaskState] = self._page(lambda start: Page([], None), query, next_token)
+        else:
+            page = self._page(
+                lambda start: self.reader.step_tasks(run, step, limit, start, status), query, next_token
+            )
         return Listing(page.items, self._token(page.next_key, query))
 
     def task(self, run: RunKey, step: str, task_id: str) -> TaskState:

@@ -16,6 +16,7 @@ from runwatch.domain.usage import UsageTotals
 from runwatch.store.keys import (
     ACTIVE_RUN,
     ACTIVE_TASK,
+    INDEXED_TASK_STATUSES,
     RECENT_RUNS,
     RUN_SK,
     flow_pk,
@@ -232,10 +233,11 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
         log_group=state.log_group,
         has_failed_attempt=any(a.status == "failed" for a in state.attempts) or None,
         step_pk=step_tasks_pk(key.account, key.region, key.flow, key.run_id, key.step),
-        step_status_pk=step_status_pk(key.account, key.region, key.flow, key.run_id, key.step, status),
         task_order_sk=task_order_sk(state.split_index, key.task_id),
         expires_at=expiry(now_ms, retention_days),
     )
+    if status in INDEXED_TASK_STATUSES:
+        item.step_status_pk = step_status_pk(key.account, key.region, key.flow, key.run_id, key.step, status)
     if not state.is_terminal:
         item.active_pk = ACTIVE_TASK
         if status == "pending" and state.job_queue:

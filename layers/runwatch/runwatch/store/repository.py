@@ -82,7 +82,6 @@ from runwatch.store.records import (
     run_to_item,
     task_from_item,
     task_to_item,
-    usage_attr,
 )
 from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_summaries
 
@@ -374,17 +373,6 @@ class StatusRepository:
         pages = guarded(lambda: list(query.page_iter))
         summaries = step_summaries(raw for page in pages for raw in page.get("Items", []))
         return usage_total(summary.usage for summary in summaries)
-
-    def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None:
-        """Keep the run's compute on its item (for listings) without touching its version: a plain UpdateItem
-        (Model.update would add the version's condition and bump it)."""
-        action = RunItem.usage.set(usage_attr(usage))  # type: ignore[arg-type]
-        pk = run_pk(key.account, key.region, key.flow, key.run_id)
-        connection = RunItem._get_connection()
-        with contextlib.suppress(Conflict):  # the run expired meanwhile
-            self._write(
-                lambda: connection.update_item(pk, RUN_SK, actions=[action], condition=RunItem.pk.exists())
-            )
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         """The first `limit` pending tasks on a queue: their keys from `by_queue_keys`, then the tasks."""

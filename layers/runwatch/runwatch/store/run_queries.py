@@ -13,7 +13,7 @@ read the tag's items (`TAG#<tag>`) the same way, then the runs in one BatchGetIt
 
 A run's detail is bounded whatever the run's size: one Query for the run item and its step summaries (the
 sort keys before `TASK#`), then one page per step from the `by_step_keys` index (or `by_step_status_keys` for
-one status), whose sort key is the display order of tasks; those indexes hold keys only, so a page of tasks is
+one of the statuses it lists; the others filter the step's pages), whose sort key is the display order of tasks; those indexes hold keys only, so a page of tasks is
 one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py). The detail reads all its
 steps' first pages in two rounds (first_task_pages): the steps' Queries of keys sent together, then the tasks of
 all of them in one BatchGetItem per 100, sent together (store/together.py); a step of one task is read whole in
@@ -49,6 +49,7 @@ from runwatch.store.guard import guarded
 from runwatch.store.keyed_reads import KeyedReads, index_page, joined, table_key
 from runwatch.store.keys import (
     FLOWS_PK,
+    INDEXED_TASK_STATUSES,
     JOB_SK,
     RUN_SK,
     TASK_SK_PREFIX,
@@ -83,6 +84,9 @@ Position = dict[str, str]
 # DynamoDB's limits on key attribute values (bytes): a longer value cannot be a position we issued.
 MAX_KEY_BYTES = 2048
 DEFAULT_FILTER_BUDGET = 1000
+# A step's tasks filtered on a status their index does not list: each task examined is read (the index
+# holds keys only), so a page examines at most this many, in BatchGetItems of 100 sent together.
+TASK_FILTER_BUDGET = 500
 # The first filtered call reads a few pages' worth; the second (and last) reads the rest of the budget.
 FILTER_FIRST_CALL = 100
 MAX_QUERIES_PER_PAGE = 2
@@ -349,8 +353,14 @@ def _newest_first(
 class RunReader:
     """Queries behind the API's listings and run detail; DynamoDB errors become StoreUnavailable."""
 
-    def __init__(self, filter_budget: int = DEFAULT_FILTER_BUDGET, keyed: KeyedReads | None = None) -> None:
+    def __init__(
+        self,
+        filter_budget: int = DEFAULT_FILTER_BUDGET,
+        keyed: KeyedReads | None = None,
+        task_filter_budget: int = TASK_FILTER_BUDGET,
+    ) -> None:
         self.filter_budget = filter_budget
+        self.task_filter_budget = task_filter_budget
         self.calls = 0  # DynamoDB requests made, for tests and benchmarks
         self._keyed = keyed or KeyedReads()
 
@@ -540,7 +550,13 @@ class RunReader:
     def step_tasks(
         self, key: RunKey, step: str, limit: int, start: Position | None = None, status: str | None = None
     ) -> Page[TaskState]:
-        """One page of a step's tasks in display order, all of them or those in one status."""
+        """One page of a step's tasks in display order, all of them or those in one status.
+
+        A status `by_step_status_keys` does not list (store/keys.py INDEXED_TASK_STATUSES) is a filter on the
+        step's pages, as a run listing's filters are: at most `task_filter_budget` tasks examined, so the page
+        may be short, even empty, while `next_key` is set."""
+        if status is not None and status not in INDEXED_TASK_STATUSES:
+            return self._step_tasks_filtered(key, step, limit, start, status)
         read = _step_task_keys(key, step, status)
 
         def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
@@ -553,6 +569,25 @@ class RunReader:
             return page
 
         return self._collect(call, read.listing, limit, start, task_state_from_raw, filtered=False)
+
+    def _step_tasks_filtered(
+        self, key: RunKey, step: str, limit: int, start: Position | None, status: str
+    ) -> Page[TaskState]:
+        read = _step_task_keys(key, step, None)
+
+        def call(size: int, start_key: RawKey | None) -> dict[str, Any]:
+            page = read.page(size, start_key)
+            entries = page.get("Items", [])
+            before = self._keyed.requests
+            tasks = self._keyed.items_in_order(entries)
+            self.calls += self._keyed.requests - before
+            page["Items"] = [task for task in tasks if task.get("status", {}).get("S") == status]
+            page["ScannedCount"] = len(entries)
+            return page
+
+        gathered = _gather(call, read.listing, limit, start, self.task_filter_budget)
+        self.calls += gathered.requests
+        return Page([task_state_from_raw(raw) for raw in gathered.raw_items], gathered.next_key)
 
     def first_task_pages(
         self, key: RunKey, steps: Sequence[str], limit: int, single: Collection[str] = ()

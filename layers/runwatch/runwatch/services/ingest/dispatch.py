@@ -20,7 +20,7 @@ from runwatch.events.envelope import AnyEvent, RejectedEvent, parse_event
 from runwatch.events.models import BatchJobStateChangeEvent
 from runwatch.services.ingest.batch import BatchPath, QueueIndex
 from runwatch.services.ingest.executions import ExecutionPath, MachineRegistry
-from runwatch.services.ingest.joins import Joins, StateStore
+from runwatch.services.ingest.joins import Joins, StateStore, UsageSums
 from runwatch.services.ingest.reporting import Counters, NoCounters
 from runwatch.services.ingest.views import (
     DerivedView,
@@ -30,8 +30,6 @@ from runwatch.services.ingest.views import (
     JobLookupView,
     RunTagIndex,
     RunTagView,
-    RunUsageView,
-    UsageIndex,
 )
 from runwatch.store.repository import StoreUnavailable
 
@@ -48,7 +46,7 @@ class BatchResult:
 
 
 class IngestStore(
-    StateStore, FlowIndex, RunTagIndex, UsageIndex, JobIndex, QueueIndex, MachineRegistry, Protocol
+    StateStore, UsageSums, FlowIndex, RunTagIndex, JobIndex, QueueIndex, MachineRegistry, Protocol
 ):
     """What ingest needs of the table (StatusRepository; an in-memory fake in unit tests)."""
 
@@ -64,17 +62,19 @@ class Ingestor:
         run_views: Sequence[DerivedView[RunState]] | None = None,
         task_views: Sequence[DerivedView[TaskState]] | None = None,
     ) -> None:
-        """`run_views` default to the flow entry, the run's tag items and its usage; `task_views` to the job
-        lookup; pass views to choose others."""
+        """`run_views` default to the flow entry and the run's tag items; `task_views` to the job lookup; pass
+        views to choose others. Every write of a run carries its usage (the repository's sum of its steps)."""
         self.counters = counters or NoCounters()
-        views = (
-            (FlowEntryView(repository), RunTagView(repository), RunUsageView(repository))
-            if run_views is None
-            else run_views
-        )
+        views = (FlowEntryView(repository), RunTagView(repository)) if run_views is None else run_views
         if task_views is None:
             task_views = (JobLookupView(repository),)
-        self.joins = Joins(repository, run_views=views, task_views=task_views, cache_size=cache_size)
+        self.joins = Joins(
+            repository,
+            run_views=views,
+            task_views=task_views,
+            cache_size=cache_size,
+            run_usage=repository.step_usage,
+        )
         self.executions = ExecutionPath(
             self.joins,
             repository,

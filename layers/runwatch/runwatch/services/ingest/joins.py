@@ -29,11 +29,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Protocol
 
 from runwatch.domain.run_state import RunKey, RunState, merge_run, run_key_of, run_observation_of_task
 from runwatch.domain.step_summary import StepChange, combined, step_change
 from runwatch.domain.task_state import TaskKey, TaskState, merge_task
+from runwatch.domain.usage import UsageTotals
 from runwatch.services.ingest.staging import Pending, Staged
 from runwatch.services.ingest.views import DerivedView
 from runwatch.services.lru import LRU
@@ -54,6 +56,12 @@ MAX_BACKOFF_SECONDS = 1.0
 # Lost races in a row before a part of a step's tasks gives up (it is halved after two, down to one task).
 MAX_GROUP_RETRIES = 20
 HALVE_AFTER = 2
+
+
+class UsageSums(Protocol):
+    """runwatch.store.repository.StatusRepository."""
+
+    def step_usage(self, key: RunKey) -> UsageTotals: ...
 
 
 class StateStore(Protocol):
@@ -80,9 +88,13 @@ class Joins:
         task_views: Sequence[DerivedView[TaskState]] = (),
         cache_size: int = 20_000,
         pause: Callable[[float], None] = time.sleep,
+        run_usage: Callable[[RunKey], UsageTotals] | None = None,
     ) -> None:
+        """`run_usage` (the sum of a run's step summaries' compute) is read before every write of a run and
+        written with it, so run listings show usage without reading steps and without a write of its own."""
         self.store = store
         self.pause = pause
+        self.run_usage = run_usage
         self.run_views = tuple(run_views)
         self.task_views = tuple(task_views)
         self._tasks: LRU[TaskKey, Versioned] = LRU(cache_size)
@@ -334,6 +346,7 @@ class Joins:
                 self._runs.put(key, Versioned(pending.state, pending.base.version))
                 return
             try:
+                pending.state = self._with_usage(pending.state)
                 version = self.store.save_run(pending.state, pending.version)
             except Conflict:
                 self._lost("run")
@@ -351,6 +364,10 @@ class Joins:
             self._tell_run_views(staged, pending)
             return
         self._fail_run(staged, pending, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
+
+    def _with_usage(self, state: RunState) -> RunState:
+        # Read after this batch's task transactions and before each try: a try that lost a race reads again.
+        return state if self.run_usage is None else replace(state, usage=self.run_usage(state.key))
 
     def _tell_run_views(self, staged: Staged, pending: Pending[RunState]) -> None:
         try:

@@ -2,9 +2,9 @@
 
 A view is told every change a join writes, as the state before (None for a new item) and after, and updates
 its own items from that; it never takes part in the join. The flow entry (each flow's newest run, for the
-flow listing) is one; the run's tag items (runs by tag) another; the run's compute for listings (the sum of
-its step summaries) a third; the Batch job lookup (which task attempt a job id ran) a fourth, fed by task
-changes.
+flow listing) is one; the run's tag items (runs by tag) another; the Batch job lookup (which task attempt a
+job id ran) a third, fed by task changes. The run's compute for listings is no view: it rides in the run's own
+write (joins.py), which would otherwise be followed by a second write of the run item and its index entries.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from runwatch.domain.lookups import new_job_attempts
-from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.run_state import RunState
 from runwatch.domain.task_state import TaskKey, TaskState
-from runwatch.domain.usage import UsageTotals
 
 
 class DerivedView[S](Protocol):
@@ -76,22 +75,3 @@ class JobLookupView:
     def update(self, before: TaskState | None, after: TaskState) -> None:
         for job_id, attempt in new_job_attempts(before, after):
             self.store.record_job(job_id, after.key, attempt)
-
-
-class UsageIndex(Protocol):
-    """runwatch.store.repository.StatusRepository."""
-
-    def step_usage(self, key: RunKey) -> UsageTotals: ...
-    def record_run_usage(self, key: RunKey, usage: UsageTotals) -> None: ...
-
-
-class RunUsageView:
-    """After each change of a run (a few per run: first seen, failures, its end), its item gets the sum of
-    its step summaries' compute, so run listings show usage without reading steps. One consistent Query of
-    the run's step items and one update; the run detail sums the step summaries itself, live."""
-
-    def __init__(self, store: UsageIndex) -> None:
-        self.store = store
-
-    def update(self, before: RunState | None, after: RunState) -> None:
-        self.store.record_run_usage(after.key, self.store.step_usage(after.key))
