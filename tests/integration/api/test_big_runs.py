@@ -75,9 +75,9 @@ def test_the_run_detail_is_small_and_holds_the_steps_summaries(
     reply = _get(api, _run_path(big))
     assert reply.status == 200
     assert len(reply.text or "") < 256_000
-    # Where the run is (by_run_id), the run with its steps, a page of task keys per step (sent together), and
-    # the 101 tasks of those pages in two BatchGetItems (sent together).
-    assert reader.calls - calls == 6
+    # Where the run is (by_run_id), the run with its steps, then sent together: start's one task (read whole)
+    # and a page of train's task keys; then train's 100 tasks in one BatchGetItem.
+    assert reader.calls - calls == 5
     start, train = reply.json()["steps"]
     assert (start["step"], start["tasks_next_token"], len(start["tasks"])) == ("start", None, 1)
     assert train["step"] == "train"

@@ -48,6 +48,34 @@ def test_the_pages_equal_each_steps_own_first_page_in_two_rounds_of_requests(
     assert len(ids) == len(set(ids)) == SPEC.fanout
 
 
+def test_steps_of_one_task_are_read_whole_in_the_first_round_without_a_batch_get(
+    repository: StatusRepository,
+) -> None:
+    _ingested(repository)
+    reader = RunReader()
+    single = ["start", "join", "end"]
+    alone = {step: reader.step_tasks(KEY, step, LIMIT) for step in STEPS}
+
+    before = reader.calls
+    pages = reader.first_task_pages(KEY, single, LIMIT, single=set(single))
+    assert reader.calls - before == len(single)  # one Query each, no BatchGetItem
+    assert pages == {step: alone[step] for step in single}
+
+    before = reader.calls
+    assert reader.first_task_pages(KEY, STEPS, LIMIT, single=set(single)) == alone
+    assert reader.calls - before == len(STEPS) + 1  # train's 5 tasks still take a BatchGetItem
+
+
+def test_a_step_said_to_have_one_task_that_has_more_is_read_through_its_index(
+    repository: StatusRepository,
+) -> None:
+    _ingested(repository)
+    reader = RunReader()
+    pages = reader.first_task_pages(KEY, ["train"], LIMIT, single={"train"})
+    assert pages == {"train": reader.step_tasks(KEY, "train", LIMIT)}
+    assert len(pages["train"].items) == LIMIT and pages["train"].next_key is not None
+
+
 class _DeletingFirst(KeyedReads):
     """Deletes one item from the table just before the first read of items: a task gone after its key was
     listed and before its item was read."""

@@ -3,8 +3,9 @@
 The store hands out domain states; this service adds what a listing needs beyond one store call: page tokens
 bound to the listing (runwatch.paging), each flow's newest run, a run's steps from their kept summaries
 (domain/step_summary.py) ordered and rated by the domain's rules (domain/steps.py), each with its first
-page of tasks: a run's detail costs one Query, then one round of requests for the steps' task keys and
-one for their tasks (store.run_queries.RunReader.first_task_pages), whatever the number of tasks. The API maps the results to its response schemas (api/mapping.py), so
+page of tasks: a run's detail costs one Query, then one round of requests for the steps' task keys (a step
+of one task: its task) and one for their tasks (store.run_queries.RunReader.first_task_pages), whatever the
+number of tasks. The API maps the results to its response schemas (api/mapping.py), so
 nothing here knows the API's shapes, and a new run filter (store.run_queries.RunFilter) passes through
 without a change here.
 """
@@ -154,7 +155,8 @@ class RunQueries:
         key = self.locate(flow, run_id, account, region)
         run, summaries = self._run_and_steps(key)
         shown = [summary for summary in sorted(summaries, key=_step_order) if summary.task_total]
-        pages = self.reader.first_task_pages(key, [summary.step for summary in shown], INLINE_TASKS)
+        single = {summary.step for summary in shown if summary.task_total == 1}
+        pages = self.reader.first_task_pages(key, [summary.step for summary in shown], INLINE_TASKS, single)
         steps = []
         for summary in shown:
             page = pages[summary.step]

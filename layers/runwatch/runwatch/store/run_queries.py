@@ -16,8 +16,8 @@ sort keys before `TASK#`), then one page per step from the `by_step_keys` index 
 one of the statuses it lists; the others filter the step's pages), whose sort key is the display order of tasks; those indexes hold keys only, so a page of tasks is
 one Query for their keys and one BatchGetItem for the tasks (store/keyed_reads.py). The detail reads all its
 steps' first pages in two rounds (first_task_pages): the steps' Queries of keys sent together, then the tasks of
-all of them in one BatchGetItem per 100, sent together (store/together.py). Which index and key condition list a
-step's tasks is said once, in _step_task_keys.
+all of them in one BatchGetItem per 100, sent together (store/together.py); a step of one task is read whole in
+the first round instead. Which index and key condition list a step's tasks is said once, in _step_task_keys.
 
 Items leave as domain states (RunState, TaskState, StepSummary; a flow as the key of its newest run), so
 callers never see the table's items or keys.
@@ -26,7 +26,7 @@ callers never see the table's items or keys.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
@@ -589,23 +589,34 @@ class RunReader:
         self.calls += gathered.requests
         return Page([task_state_from_raw(raw) for raw in gathered.raw_items], gathered.next_key)
 
-    def first_task_pages(self, key: RunKey, steps: Sequence[str], limit: int) -> dict[str, Page[TaskState]]:
+    def first_task_pages(
+        self, key: RunKey, steps: Sequence[str], limit: int, single: Collection[str] = ()
+    ) -> dict[str, Page[TaskState]]:
         """Each step's first page of tasks, as step_tasks(key, step, limit) gives it, in two rounds of requests
         instead of two requests per step one after the other: the steps' pages of task keys (their Queries sent
         together), then the tasks of all those pages (one BatchGetItem per 100, sent together). A step whose
-        page lost a task in between (its item deleted after its key was read) is read again on its own."""
-        reads = [_step_task_keys(key, step, None) for step in steps]
+        page lost a task in between (its item deleted after its key was read) is read again on its own.
+
+        The steps in `single` have one task by their summary (start, join, end, each step of a linear flow):
+        that task is read whole in the first round, by a Query of the run's partition for its step's sort keys,
+        and needs no BatchGetItem; should that Query not find exactly one task, the step is read as above."""
         gathered = all_together(
-            [partial(_gather, read.page, read.listing, limit, None, None) for read in reads]
+            [
+                partial(_single_task, key, step)
+                if step in single and limit
+                else _first_keys(key, step, limit)
+                for step in steps
+            ]
         )
         self.calls += sum(entries.requests for entries in gathered)
+        keyed = [entries for step, entries in zip(steps, gathered, strict=True) if step not in single]
         before = self._keyed.requests
-        found = self._keyed.items(table_key(entry) for entries in gathered for entry in entries.raw_items)
+        found = self._keyed.items(table_key(entry) for entries in keyed for entry in entries.raw_items)
         self.calls += self._keyed.requests - before
         pages: dict[str, Page[TaskState]] = {}
         for step, entries in zip(steps, gathered, strict=True):
-            items = joined(entries.raw_items, found)
-            if len(items) < len(entries.raw_items):
+            items = entries.raw_items if step in single else joined(entries.raw_items, found)
+            if len(items) < len(entries.raw_items) or (step in single and len(items) != 1):
                 pages[step] = self.step_tasks(key, step, limit)
             else:
                 pages[step] = Page([task_state_from_raw(item) for item in items], entries.next_key)
@@ -680,6 +691,22 @@ def _gather(
     else:
         next_key = _raw_position(start_key)
     return _Gathered(raw_items, next_key, requests)
+
+
+def _first_keys(key: RunKey, step: str, limit: int) -> Callable[[], _Gathered]:
+    """The read of a step's first page of task keys, from its index."""
+    read = _step_task_keys(key, step, None)
+    return partial(_gather, read.page, read.listing, limit, None, None)
+
+
+def _single_task(key: RunKey, step: str) -> _Gathered:
+    """The step's tasks read whole from the run's partition (sort keys `TASK#<step>#...`), at most two: the one
+    task of a step whose summary counts one, or a sign that it has more."""
+    connection = TableItem._get_connection()
+    partition = run_pk(key.account, key.region, key.flow, key.run_id)
+    condition = TableItem.sk.startswith(task_sk(step, ""))
+    page = guarded(lambda: connection.query(partition, range_key_condition=condition, limit=2))
+    return _Gathered(page.get("Items", []), None, 1)
 
 
 @dataclass(frozen=True, slots=True)
