@@ -69,24 +69,30 @@ UNWANTED = {
 
 @pytest.mark.parametrize("function", ["ingest", "api", "notifier", "sweeper"])
 def test_handler_import_makes_no_client_and_no_connection(function: str) -> None:
+    assert _probe_import(_PROBE, function, ENV, *UNWANTED[function]) == "loaded:"
+
+
+def _probe_import(probe: str, function: str, env: dict[str, str], *args: str) -> str:
+    """Run `probe` in a fresh interpreter with the function's folder and the layer's source on its path:
+    the last line it prints."""
     result = subprocess.run(
         [
             sys.executable,
             "-I",
             "-c",
-            _PROBE,
+            probe,
             str(ROOT / "functions" / function),
             str(ROOT / "layers" / "runwatch"),
-            *UNWANTED[function],
+            *args,
         ],
         capture_output=True,
         text=True,
-        env={"PATH": os.environ.get("PATH", ""), **ENV},
+        env={"PATH": os.environ.get("PATH", ""), **env},
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "loaded:"
+    return result.stdout.strip().splitlines()[-1]
 
 
 _CERTIFICATES_PROBE = """
@@ -117,20 +123,4 @@ def test_the_notifier_loads_ca_certificates_at_import_only_for_an_http_channel(
 ) -> None:
     """Loading them is some 40 ms: at INIT when a Slack or webhook channel will need them, never otherwise."""
     env = {name: value for name, value in ENV.items() if name not in HTTP_CHANNELS or name in channels}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            _CERTIFICATES_PROBE,
-            str(ROOT / "functions" / "notifier"),
-            str(ROOT / "layers" / "runwatch"),
-        ],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == f"certificates loaded: {loaded}"
+    assert _probe_import(_CERTIFICATES_PROBE, "notifier", env) == f"certificates loaded: {loaded}"
