@@ -188,3 +188,34 @@ def test_a_transaction_of_unknown_outcome_is_read_back_and_counted_once(applied:
     assert store.steps == recounted_steps(store)  # the step change was added exactly once
     assert ingestor.joins.server_errors == 1 and ingestor.joins.conflicts == 0
     assert {after.key for _, after in views.seen} == set(store.tasks)  # every written task was told
+
+
+class CountingParkedReads(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parked_reads = 0
+
+    def parked_executions(self, execution_arn: str) -> list[tuple[str, str]]:
+        self.parked_reads += 1
+        return super().parked_executions(execution_arn)
+
+
+def test_a_batch_reads_an_executions_parked_events_once_and_applies_them() -> None:
+    spec = RunSpec(
+        "TrainFlow",
+        "sfn-6b1c",
+        fanout=6,
+        orchestrator="step-functions",
+        state_machine="arn:aws:states:us-east-1:123456789012:stateMachine:TrainFlow",
+        start_ms=1_795_000_000_000,
+    )
+    events = simulate_run(spec)
+    store = CountingParkedReads()
+    replay([e for e in events if e["source"] == "aws.states"], store)  # nothing names the machine yet: parked
+    jobs = [e for e in events if e["source"] == "aws.batch"]
+
+    Ingestor(store).ingest_batch(messages(jobs))
+
+    assert len(jobs) > 10 and store.parked_reads == 1
+    assert all(not parked for parked in store.parked.values())
+    assert snapshot(store) == snapshot(replay(events))

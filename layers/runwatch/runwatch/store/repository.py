@@ -179,6 +179,9 @@ class StatusRepository:
         # The widest bound each step (its item and shards together) is known to hold (bounds only widen): a
         # task's bound inside it is no news.
         self._known_bounds: dict[tuple[str, str, str], int] = {}
+        # The newest run each flow's entry is known to point at (the entry only moves to newer runs): an older
+        # run's put would fail its condition, so it is not sent.
+        self._known_flow_entries: dict[str, str] = {}
 
     def _write[R](self, call: Callable[[], R]) -> R:
         """One counted DynamoDB write request (the benchmark reports writes per event)."""
@@ -304,10 +307,14 @@ class StatusRepository:
     def record_flow_run(self, state: RunState) -> None:
         """Point the flow's entry at this run unless it already points at a newer one.
 
-        The entry expires with the retention of its newest run, so flows with no runs left drop out.
+        The entry expires with the retention of its newest run, so flows with no runs left drop out. A run no
+        newer than the one this process last saw the entry hold is not sent: its put could only fail.
         """
         key = state.key
         sk = started_sk(iso(state.started_at) or "", key.run_id)
+        known = self._known_flow_entries.get(key.flow)
+        if known is not None and known >= sk:
+            return
         expires = expiry(self.clock(), self.retention_days)
         item = FlowItem(
             FLOWS_PK,
@@ -325,6 +332,10 @@ class StatusRepository:
                     condition=FlowItem.last_started_sk.does_not_exist() | (FlowItem.last_started_sk < sk)
                 )
             )
+        # Written, or the entry already points at this run or a newer one: either way it holds >= sk.
+        if len(self._known_flow_entries) > 10_000:
+            self._known_flow_entries.clear()
+        self._known_flow_entries[key.flow] = sk
 
     def record_run_tags(self, before: RunState | None, after: RunState) -> None:
         """Keep the run's tag items (store/run_tags.py) in step with its state: put what is new, delete

@@ -83,7 +83,9 @@ class ExecutionPath:
             if not known or stored != flow:
                 self.registry.record_state_machine(state_machine_arn, flow, "batch-job")
             self._machines.put(state_machine_arn, flow)
-        if execution_arn not in self._drained:
+        # Once a batch: its other jobs of the execution would read the same parked events (it is marked
+        # drained only when the batch is written).
+        if execution_arn not in self._drained and self.joins.first_in_batch(("parked", execution_arn)):
             self._drain_parked(execution_arn, flow)
 
     def _apply_identified(self, observation: ExecutionObservation, flow: str) -> bool:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Protocol
@@ -162,6 +162,14 @@ class Joins:
             changed = current is None or _material(merge_run(current, derived)) != _material(current)
         self._raise_if_failed(staged)
         return changed
+
+    def first_in_batch(self, what: Hashable) -> bool:
+        """Whether `what` is asked for the first time in the open batch (later asks in it get False)."""
+        with self.batch() as staged:
+            if what in staged.done_once:
+                return False
+            staged.done_once.add(what)
+            return True
 
     def after_batch(self, action: Callable[[], None]) -> None:
         """Do `action` once the open batch is written, unless the current message failed."""

@@ -9,7 +9,7 @@ the rest of the batch still applies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from runwatch.domain.run_state import RunKey, RunState
@@ -64,6 +64,8 @@ class Staged:
     task_runs: list[tuple[TaskKey, RunState, str]] = field(default_factory=list)
     # Done once the batch is written, unless that message failed (e.g. dropping a parked event it applied).
     after: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    # What a batch does once, however many of its events ask (e.g. reading an execution's parked events).
+    done_once: set[Hashable] = field(default_factory=set)
     failed: dict[str, Exception] = field(default_factory=dict)
     message: str = ""
 
