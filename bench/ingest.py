@@ -28,6 +28,7 @@ from aws_lambda_powertools import Logger
 
 from bench.capacity import CapacityMeter
 from bench.cost import PerEvent, idle_usd_per_month, monthly_usd
+from bench.cpu_split import CpuSplit
 from runwatch.domain.run_state import run_key_of
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
@@ -140,10 +141,23 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
             response = consumers[worker].handle_batch(sqs_event(batch, first_id=first), None)
             failures.append(len(response["batchItemFailures"]))
 
+    ingest_cpu = CpuSplit(ddb.pid)
+    ingest_cpu.start()
     elapsed = _in_threads(CONSUMERS, consume)
+    ingest_cpu.stop()
     # Each consumer is a Lambda busy for the whole run; measured before the raw puts add their own units.
     costs = _costs(meter, elapsed * CONSUMERS, len(delivered))
+    requests = {
+        f"ingest.requests_per_event.{operation}": {
+            "value": round(count / len(delivered), 3),
+            "unit": "requests",
+        }
+        for operation, count in sorted(meter.requests.items())
+    }
+    raw_cpu = CpuSplit(ddb.pid)
+    raw_cpu.start()
     raw_rate = raw_put_rate(client, table, _stored_task(client, table))
+    raw_cpu.stop()
     events_per_s = len(delivered) / elapsed
 
     expected = MemoryStore()
@@ -165,6 +179,10 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
         "ingest.final_state_matched": {"value": 1 if matched else 0, "unit": "bool"},
         "ingest.mismatched_runs": {"value": mismatches, "unit": "runs"},
         **costs,
+        **requests,
+        # The rates above are CPU-bound on a shared machine: which side spends it, per event and per raw put.
+        **ingest_cpu.per(len(delivered), "ingest.per_event"),
+        **raw_cpu.per(RAW_PUTS, "ingest.per_raw_put"),
     }
 
 
