@@ -39,6 +39,9 @@ class _Clients:
         self.asked.append(service)
         return object()
 
+    def session(self) -> None:
+        return None
+
 
 @pytest.fixture
 def binds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, ...]]]:

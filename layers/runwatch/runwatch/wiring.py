@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runwatch.settings import (
     ApiSettings,
@@ -46,9 +46,16 @@ if TYPE_CHECKING:
     from runwatch.services.queries import RunQueries
     from runwatch.services.sweep import Log, Sweeper
 
-ClientFactory = Callable[[str], Any]
-"""Makes a client for a service name ("sns", "stepfunctions", ...): aws_clients() in Lambda, boto3.client in
-the development tools and tests."""
+
+class ClientFactory(Protocol):
+    """Makes a client for a service name ("sns", "stepfunctions", ...): aws_clients() in Lambda, boto3's
+    (runwatch_dev.boto3_clients) in the development tools and tests."""
+
+    def __call__(self, service: str) -> Any: ...
+
+    def session(self) -> Any | None:
+        """The botocore session its clients come from, for the table's client and the credential check to
+        share (the Lambda one's); None when it has none to share, and they make their own."""
 
 
 def aws_clients() -> ClientFactory:
@@ -74,9 +81,7 @@ def bind_table(
     `client`: the function's client factory; the Lambda one's botocore session makes the table's client
     too, so endpoints and service models are loaded once for all of a function's clients.
     """
-    from runwatch.aws.session import SessionClients
-
-    session = client.session() if isinstance(client, SessionClients) else None
+    session = client.session() if client is not None else None
     models.bind(settings.table_name, host=settings.dynamodb_endpoint, region=settings.region, session=session)
     if clock is None:
         return StatusRepository(settings.retention_days, quiet=quiet)
@@ -398,13 +403,14 @@ def _places(
 def _reconciles(settings: SweeperSettings, client: ClientFactory) -> bool:
     """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some).
 
-    The Lambda client factory's session is asked, so its credentials are found once, for this check and for its
-    clients, instead of by a second session made only for the check."""
+    The client factory's session is asked (the Lambda one's), so its credentials are found once, for this check
+    and for its clients, instead of by a second session made only for the check; a factory without one to
+    share has a session made for the check."""
     if settings.reconcile != "auto":
         return settings.reconcile == "on"
-    from runwatch.aws.session import SessionClients, aws_credentials_configured
+    from runwatch.aws.session import aws_credentials_configured
 
-    return aws_credentials_configured(client.session() if isinstance(client, SessionClients) else None)
+    return aws_credentials_configured(client.session())
 
 
 def _describers(client: ClientFactory) -> tuple[BatchJobs, StepFunctionsExecutions]:
