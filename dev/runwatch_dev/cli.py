@@ -115,6 +115,7 @@ def backfill_command(args: argparse.Namespace, stderr: TextIO, env: Mapping[str,
     from runwatch.settings import ConfigError
     from runwatch.store.repository import StoreUnavailable
     from runwatch.wiring import build_backfill
+    from runwatch_dev.boto3_clients import Boto3Clients
 
     try:
         settings = table_settings(args, env)
@@ -126,7 +127,7 @@ def backfill_command(args: argparse.Namespace, stderr: TextIO, env: Mapping[str,
     try:
         runner = build_backfill(
             settings,
-            boto3.Session(region_name=args.region, profile_name=args.profile).client,
+            Boto3Clients(boto3.Session(region_name=args.region, profile_name=args.profile)),
             jobs=not args.no_jobs,
             executions=not args.no_executions,
             progress=NoProgress() if args.quiet else StderrProgress(stderr),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+
+from tests.fresh_interpreter import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"
@@ -44,7 +44,6 @@ def invoke_built(
 ) -> Any:
     module, function = handler.rsplit(".", 1)
     full_env = {
-        "PATH": os.environ.get("PATH", ""),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -59,27 +58,16 @@ def invoke_built(
         "POWERTOOLS_TRACE_DISABLED": "true",
         **env,
     }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            _RUNNER,
-            str(built_function_dir(logical_id)),
-            str(LAYER),
-            module,
-            function,
-        ],
-        input=json.dumps(event),
-        capture_output=True,
-        text=True,
+    output = run_python(
+        _RUNNER,
+        str(built_function_dir(logical_id)),
+        str(LAYER),
+        module,
+        function,
         env=full_env,
-        timeout=120,
-        check=False,
+        stdin=json.dumps(event),
     )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT=")]
-    if result.returncode != 0 or not lines:
-        raise AssertionError(
-            f"handler failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
+    lines = [line for line in output.splitlines() if line.startswith("RESULT=")]
+    if not lines:
+        raise AssertionError(f"handler returned no result:\n{output[-3000:]}")
     return json.loads(lines[-1].removeprefix("RESULT="))

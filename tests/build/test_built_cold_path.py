@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from tests.build.built import LAYER, NOWHERE, built_function_dir, invoke_built
 from tests.build.moto_server import client, moto_server
 from tests.build.stuck_job import stuck_job_event
 from tests.fakes.receiver import Receiver
+from tests.fresh_interpreter import last_line, run_python
 from tests.integration.ingest.sqs import sqs_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -78,25 +77,9 @@ def _env(table_name: str, ddb: DynamoDBLocal, aws_endpoint: str) -> dict[str, st
 
 def _loaded(logical_id: str, env: dict[str, str], events: list[Path]) -> Any:
     """Which of UNWANTED the built function had loaded after its import, and after its events."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            _PROBE,
-            str(built_function_dir(logical_id)),
-            str(LAYER),
-            ",".join(UNWANTED),
-            *map(str, events),
-        ],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    paths = (str(built_function_dir(logical_id)), str(LAYER))
+    output = run_python(_PROBE, *paths, ",".join(UNWANTED), *map(str, events), env=env)
+    return json.loads(last_line(output))
 
 
 def test_ingest_never_loads_pydantic(table_name: str, dynamodb_local: DynamoDBLocal) -> None:

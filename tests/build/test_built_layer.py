@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 from tests.build.built import LAYER, built_function_dir
+from tests.fresh_interpreter import last_line, run_python
 
 UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, source not checked
 
@@ -66,7 +66,6 @@ print(json.dumps([path for path in compiled if path.startswith((sys.argv[2], "da
 )
 def test_a_cold_start_compiles_no_module_of_the_layer(logical_id: str) -> None:
     env = {
-        "PATH": os.environ.get("PATH", ""),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -77,13 +76,5 @@ def test_a_cold_start_compiles_no_module_of_the_layer(logical_id: str) -> None:
         "REJECTED_QUEUE_URL": "http://127.0.0.1:9/q",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    result = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", _PROBE, str(built_function_dir(logical_id)), str(LAYER)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    output = run_python(_PROBE, str(built_function_dir(logical_id)), str(LAYER), flags=("-I", "-B"), env=env)
+    assert json.loads(last_line(output)) == []

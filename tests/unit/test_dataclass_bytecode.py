@@ -10,12 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import marshal
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from runwatch.dataclass_bytecode import install, load, save, shipped_exec
+from tests.fresh_interpreter import last_line, run_python
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "runwatch"
 
@@ -90,16 +88,8 @@ print(json.dumps({
 
 
 def _python(code: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", "")},
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip().splitlines()[-1]
+    """The last line `code` prints in a fresh interpreter that writes no bytecode."""
+    return last_line(run_python(code, *args, flags=("-I", "-B"), timeout=60))
 
 
 def test_shipped_methods_make_the_same_classes_without_compiling(tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ import must leave every client to its first use.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fresh_interpreter import last_line, run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,24 +75,8 @@ def test_handler_import_makes_no_client_and_no_connection(function: str) -> None
 def _probe_import(probe: str, function: str, env: dict[str, str], *args: str) -> str:
     """Run `probe` in a fresh interpreter with the function's folder and the layer's source on its path:
     the last line it prints."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            probe,
-            str(ROOT / "functions" / function),
-            str(ROOT / "layers" / "runwatch"),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip().splitlines()[-1]
+    paths = (str(ROOT / "functions" / function), str(ROOT / "layers" / "runwatch"))
+    return last_line(run_python(probe, *paths, *args, env=env, timeout=300))
 
 
 _CERTIFICATES_PROBE = """

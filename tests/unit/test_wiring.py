@@ -4,7 +4,7 @@ factory only for the clients its configured features need. No AWS call is made w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 
 from runwatch import wiring
 from runwatch.aws.session import SessionClients
-from runwatch.notify.delivery import RetryPolicy
+from runwatch.notify.delivery import RetryPolicy, urllib_opener
 from runwatch.notify.rules import RulesError
 from runwatch.settings import (
     ApiSettings,
@@ -38,6 +38,9 @@ class _Clients:
     def __call__(self, service: str) -> Any:
         self.asked.append(service)
         return object()
+
+    def session(self) -> None:
+        return None
 
 
 @pytest.fixture
@@ -196,6 +199,51 @@ def test_the_lambda_send_budget_covers_the_slowest_delivery(binds: list[tuple[An
 
     assert RetryPolicy(attempts=3, timeout=5).worst_case_seconds() == 3 * 5 + 10 + 10
     assert notifier.send_budget == 36.0
+
+
+@pytest.fixture
+def openers_built() -> Callable[[], int]:
+    """How many times urllib's opener (it loads the CA certificates) is built from now on."""
+    urllib_opener.cache_clear()
+    return lambda: urllib_opener.cache_info().misses
+
+
+SLACK_URL = {"NOTIFY_SLACK_URL": "https://hooks.slack.com/services/T/B/x"}
+WEBHOOK_URL = {"NOTIFY_WEBHOOK_URL": "http://127.0.0.1:9/h"}
+
+
+@pytest.mark.parametrize(
+    ("env", "built"),
+    [({**SLACK_URL, **WEBHOOK_URL}, 1), (SLACK_URL, 1), (WEBHOOK_URL, 1), ({}, 0)],
+    ids=["both", "slack", "webhook", "none"],
+)
+def test_a_local_notifier_builds_the_https_opener_at_start_only_for_an_http_channel(
+    binds: list[tuple[Any, ...]], openers_built: Callable[[], int], env: dict[str, str], built: int
+) -> None:
+    wiring.build_local_notifier(_notifier_settings(**env))
+    assert openers_built() == built
+
+
+SLACK_SECRET = {"SLACK_WEBHOOK_SECRET_ARN": "arn:s"}
+WEBHOOK_SECRET = {"WEBHOOK_SECRET_ARN": "arn:w"}
+
+
+@pytest.mark.parametrize(
+    ("env", "built"),
+    [
+        ({**SLACK_SECRET, **WEBHOOK_SECRET}, 1),
+        (SLACK_SECRET, 1),
+        (WEBHOOK_SECRET, 1),
+        ({"NOTIFY_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}, 0),
+        ({}, 0),
+    ],
+    ids=["both", "slack", "webhook", "sns", "none"],
+)
+def test_a_lambda_notifier_builds_the_https_opener_at_start_only_for_an_http_channel(
+    binds: list[tuple[Any, ...]], openers_built: Callable[[], int], env: dict[str, str], built: int
+) -> None:
+    wiring.build_lambda_notifier(_notifier_settings(**env), _Clients())
+    assert openers_built() == built
 
 
 def test_links_open_the_configured_dashboard(binds: list[tuple[Any, ...]]) -> None:

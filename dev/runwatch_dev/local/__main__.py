@@ -265,13 +265,12 @@ class LocalStack:
         self.console(f"notifications: on ({channels})")
 
     def _start_sweeper(self, settings: SweeperSettings) -> None:
-        import boto3
-
         from runwatch.observability import logger
         from runwatch.wiring import build_sweeper
+        from runwatch_dev.boto3_clients import Boto3Clients
         from runwatch_dev.local.scheduler import Periodic
 
-        sweeper = build_sweeper(settings, boto3.client, logger=logger)
+        sweeper = build_sweeper(settings, Boto3Clients(), logger=logger)
         job = Periodic(
             "sweeper",
             settings.sweep_interval_seconds,

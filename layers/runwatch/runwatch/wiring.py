@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runwatch.settings import (
     ApiSettings,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from runwatch.aws.executions import StepFunctionsExecutions
     from runwatch.domain.notification_policy import RoutingRules
     from runwatch.logs.source import LogSource
-    from runwatch.notify.delivery import HttpSender
+    from runwatch.notify.delivery import HttpSender, RateLimiter
     from runwatch.services.attempt_logs import AttemptLogs
     from runwatch.services.backfill import Backfill, Progress
     from runwatch.services.ingest import Counters, Ingestor
@@ -46,9 +46,16 @@ if TYPE_CHECKING:
     from runwatch.services.queries import RunQueries
     from runwatch.services.sweep import Log, Sweeper
 
-ClientFactory = Callable[[str], Any]
-"""Makes a client for a service name ("sns", "stepfunctions", ...): aws_clients() in Lambda, boto3.client in
-the development tools and tests."""
+
+class ClientFactory(Protocol):
+    """Makes a client for a service name ("sns", "stepfunctions", ...): aws_clients() in Lambda, boto3's
+    (runwatch_dev.boto3_clients) in the development tools and tests."""
+
+    def __call__(self, service: str) -> Any: ...
+
+    def session(self) -> Any | None:
+        """The botocore session its clients come from, for the table's client and the credential check to
+        share (the Lambda one's); None when it has none to share, and they make their own."""
 
 
 def aws_clients() -> ClientFactory:
@@ -74,9 +81,7 @@ def bind_table(
     `client`: the function's client factory; the Lambda one's botocore session makes the table's client
     too, so endpoints and service models are loaded once for all of a function's clients.
     """
-    from runwatch.aws.session import SessionClients
-
-    session = client.session() if isinstance(client, SessionClients) else None
+    session = client.session() if client is not None else None
     models.bind(settings.table_name, host=settings.dynamodb_endpoint, region=settings.region, session=session)
     if clock is None:
         return StatusRepository(settings.retention_days, quiet=quiet)
@@ -210,11 +215,8 @@ def build_lambda_notifier(
     from runwatch.notify.rules import RulesSource, ssm_rules
     from runwatch.services.notify import Notifier
 
-    slack_sender, webhook_sender = _senders(settings, time.sleep, time.monotonic)
-    channels = [
-        *_secret_channels(settings, client, slack_sender, webhook_sender),
-        *_topic_channels(settings, client),
-    ]
+    senders = _HttpSenders(settings, time.sleep, time.monotonic)
+    channels = [*_secret_channels(settings, client, senders), *_topic_channels(settings, client)]
     if settings.rules_parameter:
         ttl = settings.rules_ttl_seconds
         rules = RulesSource(ssm_rules(client("ssm"), settings.rules_parameter, ttl=ttl), retry_after=ttl)
@@ -229,7 +231,7 @@ def build_lambda_notifier(
         counters=counters,
         max_age_minutes=settings.max_age_minutes,
         # One rate-limit wait on top of the slowest delivery.
-        send_budget=slack_sender.policy.worst_case_seconds() + 1.0,
+        send_budget=senders.policy.worst_case_seconds() + 1.0,
         failure_logs=build_attempt_logs(store, build_log_source(client), counters).excerpt,
         log_lines=settings.log_lines,
         prices=settings.prices,
@@ -253,8 +255,7 @@ def build_local_notifier(
     from runwatch.notify.rules import RulesSource
     from runwatch.services.notify import Notifier
 
-    slack_sender, webhook_sender = _senders(settings, sleep, monotonic)
-    channels = _url_channels(settings, slack_sender, webhook_sender, clock)
+    channels = _url_channels(settings, _HttpSenders(settings, sleep, monotonic), clock)
     rules = RulesSource.fixed(_file_rules(settings))
     store = bind_table(settings)
     return Notifier(
@@ -269,22 +270,40 @@ def build_local_notifier(
     )
 
 
-def _senders(
-    settings: NotifierSettings, sleep: Callable[[float], None], monotonic: Callable[[], float]
-) -> tuple[HttpSender, HttpSender]:
-    """(Slack's, the webhook's): Slack's keeps to one message per second per webhook URL."""
-    from runwatch.notify.delivery import HttpSender, RateLimiter, RetryPolicy
+class _HttpSenders:
+    """What Slack and webhook channels post with, made when a channel asks for its sender: making one builds
+    urllib's opener, which loads the CA certificates (some 40 ms of CPU) at start rather than at the first
+    delivery, and a notifier without a Slack or webhook channel never loads them."""
 
-    policy = RetryPolicy(attempts=settings.http_attempts, timeout=settings.http_timeout_seconds)
-    slack = HttpSender(policy=policy, sleep=sleep, limiter=RateLimiter(1.0, clock=monotonic, sleep=sleep))
-    return slack, HttpSender(policy=policy, sleep=sleep)
+    def __init__(
+        self, settings: NotifierSettings, sleep: Callable[[float], None], monotonic: Callable[[], float]
+    ) -> None:
+        from runwatch.notify.delivery import RetryPolicy
+
+        self.policy = RetryPolicy(attempts=settings.http_attempts, timeout=settings.http_timeout_seconds)
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    def slack(self) -> HttpSender:
+        """Slack's keeps to one message per second per webhook URL."""
+        from runwatch.notify.delivery import RateLimiter
+
+        return self._sender(RateLimiter(1.0, clock=self._monotonic, sleep=self._sleep))
+
+    def webhook(self) -> HttpSender:
+        return self._sender(None)
+
+    def _sender(self, limiter: RateLimiter | None) -> HttpSender:
+        from runwatch.notify.delivery import HttpSender, urllib_opener
+
+        urllib_opener()
+        return HttpSender(policy=self.policy, sleep=self._sleep, limiter=limiter)
 
 
 def _secret_channels(
-    settings: NotifierSettings, client: ClientFactory, slack_sender: HttpSender, webhook_sender: HttpSender
+    settings: NotifierSettings, client: ClientFactory, senders: _HttpSenders
 ) -> list[Channel]:
     """Slack and webhook channels whose URLs (and signing key) live in Secrets Manager."""
-    from runwatch.notify.delivery import urllib_opener
     from runwatch.notify.secrets import secrets_manager_endpoint
     from runwatch.notify.slack import SlackChannel
     from runwatch.notify.webhook import WebhookChannel
@@ -296,11 +315,10 @@ def _secret_channels(
     channels: list[Channel] = []
     if slack_arn:
         endpoint = secrets_manager_endpoint(secrets, slack_arn, "Slack webhook", ttl=ttl)
-        channels.append(SlackChannel(endpoint, slack_sender))
+        channels.append(SlackChannel(endpoint, senders.slack()))
     if webhook_arn:
         endpoint = secrets_manager_endpoint(secrets, webhook_arn, "webhook", needs_signing_key=True, ttl=ttl)
-        channels.append(WebhookChannel(endpoint, webhook_sender))
-    urllib_opener()  # loads the CA certificates at start, not at the first delivery
+        channels.append(WebhookChannel(endpoint, senders.webhook()))
     return channels
 
 
@@ -311,13 +329,9 @@ def _topic_channels(settings: NotifierSettings, client: ClientFactory) -> list[C
 
 
 def _url_channels(
-    settings: NotifierSettings,
-    slack_sender: HttpSender,
-    webhook_sender: HttpSender,
-    clock: Callable[[], float],
+    settings: NotifierSettings, senders: _HttpSenders, clock: Callable[[], float]
 ) -> list[Channel]:
     """Slack and webhook channels on URLs given directly; a bad URL is a ConfigError naming its variable."""
-    from runwatch.notify.delivery import urllib_opener
     from runwatch.notify.secrets import fixed_endpoint
     from runwatch.notify.slack import SlackChannel
     from runwatch.notify.webhook import WebhookChannel
@@ -326,14 +340,12 @@ def _url_channels(
     try:
         if settings.slack_url:
             endpoint = fixed_endpoint(settings.slack_url, None, "NOTIFY_SLACK_URL")
-            channels.append(SlackChannel(endpoint, slack_sender))
+            channels.append(SlackChannel(endpoint, senders.slack()))
         if settings.webhook_url:
             endpoint = fixed_endpoint(settings.webhook_url, settings.webhook_secret, "NOTIFY_WEBHOOK_URL")
-            channels.append(WebhookChannel(endpoint, webhook_sender, clock=clock))
+            channels.append(WebhookChannel(endpoint, senders.webhook(), clock=clock))
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    if channels:
-        urllib_opener()  # loads the CA certificates at start, not at the first delivery
     return channels
 
 
@@ -391,13 +403,14 @@ def _places(
 def _reconciles(settings: SweeperSettings, client: ClientFactory) -> bool:
     """RECONCILE=on, or auto with real AWS credentials (always in Lambda; locally if you have some).
 
-    The Lambda client factory's session is asked, so its credentials are found once, for this check and for its
-    clients, instead of by a second session made only for the check."""
+    The client factory's session is asked (the Lambda one's), so its credentials are found once, for this check
+    and for its clients, instead of by a second session made only for the check; a factory without one to
+    share has a session made for the check."""
     if settings.reconcile != "auto":
         return settings.reconcile == "on"
-    from runwatch.aws.session import SessionClients, aws_credentials_configured
+    from runwatch.aws.session import aws_credentials_configured
 
-    return aws_credentials_configured(client.session() if isinstance(client, SessionClients) else None)
+    return aws_credentials_configured(client.session())
 
 
 def _describers(client: ClientFactory) -> tuple[BatchJobs, StepFunctionsExecutions]:

@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
-import boto3
 import pytest
 
 from runwatch.services.ingest import Ingestor
 from runwatch.settings import SweeperSettings
 from runwatch.store.repository import StatusRepository
 from runwatch.wiring import build_sweeper
+from runwatch_dev.boto3_clients import Boto3Clients
 from runwatch_dev.local.synth import EventFactory, RunSpec
 
 APP = Path(__file__).resolve().parents[3] / "functions" / "sweeper" / "app.py"
@@ -73,8 +73,8 @@ def test_handler_sweeps_the_configured_table(table_name: str, capsys: pytest.Cap
 
 def test_reconcile_on_builds_the_aws_readers(table_name: str) -> None:
     on = SweeperSettings(table_name=table_name, reconcile="on")
-    sweeper = build_sweeper(on, boto3.client, clock=lambda: 0)
+    sweeper = build_sweeper(on, Boto3Clients(), clock=lambda: 0)
     assert sweeper.jobs is not None and sweeper.executions is not None
     # auto: the tests' placeholder credentials are not real ones
     auto = SweeperSettings(table_name=table_name, reconcile="auto")
-    assert build_sweeper(auto, boto3.client, clock=lambda: 0).jobs is None
+    assert build_sweeper(auto, Boto3Clients(), clock=lambda: 0).jobs is None

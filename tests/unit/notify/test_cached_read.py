@@ -3,15 +3,13 @@ and reading needs no boto3 (the notifier's first event would pay for importing i
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from runwatch.notify.cached_read import CachedRead, ReadFailed
+from tests.fresh_interpreter import last_line, run_python
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -98,13 +96,4 @@ print("boto3 loaded" if "boto3" in sys.modules else "boto3 not loaded")
 
 
 def test_reading_rules_and_secrets_loads_no_boto3() -> None:
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", _PROBE, str(ROOT / "layers" / "runwatch")],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", "")},
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "boto3 not loaded"
+    assert last_line(run_python(_PROBE, str(ROOT / "layers" / "runwatch"))) == "boto3 not loaded"
