@@ -2,7 +2,8 @@
 
 Every lookup is a few key reads, never a listing: a job id is one Query of its `JOB#` items, newest attempt
 first, Limit 1 (written by ingest's JobLookupView), a run id or an execution (whose Metaflow run id is
-`sfn-<name>`) one Query of the `by_run_id` index, a task pathspec that Query plus one GetItem per place the run exists (at most a few).
+`sfn-<name>`) one Query of the `by_run_id` index, a task pathspec that Query plus one GetItem per place the
+run exists (at most a few).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ joined again (its task writes are conditional, so nothing counts twice). Runs co
 tells its run (a final failure, the end step's success) is derived from the task as written, so a run
 never holds a fact of a task whose write failed. After a change is written, the derived views (views.py)
 are told; what a queued view (the job lookups) held back is written last, together, and a task whose
-lookups did not land fails its messages. Lost races are counted (`conflicts`, and `lost_on` by what they lost on) so the benchmark can
-report them per event.
+lookups did not land fails its messages. Lost races are counted (`conflicts`, and `lost_on` by what they
+lost on) so the benchmark can report them per event.
 """
 
 from __future__ import annotations

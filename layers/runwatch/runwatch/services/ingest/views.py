@@ -5,8 +5,8 @@ its own items from that; it never takes part in the join. The flow entry (each f
 flow listing) is one; the run's tag items (runs by tag) another; the Batch job lookup (which task attempt a
 job id ran) a third, fed by task changes. A view may queue its writes instead (a QueuedView): the job lookup
 does, and the flush writes what it queued once the batch's items are written, 25 items a request, rather
-than one request per job. The run's compute for listings is no view: it rides in the run's own
-write (joins.py), which would otherwise be followed by a second write of the run item and its index entries.
+than one request per job. The run's compute for listings is no view: it rides in the run's own write
+(joins.py), which would otherwise be followed by a second write of the run item and its index entries.
 """
 
 from __future__ import annotations
