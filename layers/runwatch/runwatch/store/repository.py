@@ -349,8 +349,8 @@ class StatusRepository:
     def record_jobs(self, lookups: Sequence[JobLookup]) -> None:
         """Point each Batch job id at the task attempt it ran: one item per (job, attempt), put without a
         condition (an attempt of a job always ran the same task, so putting it again changes nothing), in
-        BatchWriteItem requests of 25. PynamoDB sends the UnprocessedItems again (up to its retry limit);
-        what is still unwritten then raises StoreUnavailable, as does a failed request."""
+        BatchWriteItem requests of 25. PynamoDB sends the UnprocessedItems again (twice, at once: its default
+        max_retry_attempts); what is still unwritten then raises StoreUnavailable, as does a failed request."""
         expires = expiry(self.clock(), self.retention_days)
         items = {
             (job_pk(lookup.job_id), job_attempt_sk(lookup.attempt)): JobItem(
