@@ -14,11 +14,19 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from runwatch.domain.lookups import JobLookup
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange, StepSummary, merged
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.domain.usage import UsageTotals, total
-from runwatch.store.repository import Conflict, StaleItems, StepBusy, Versioned
+from runwatch.store.repository import (
+    MAX_ITEMS_PER_BATCH_WRITE,
+    Conflict,
+    StaleItems,
+    StepBusy,
+    StoreUnavailable,
+    Versioned,
+)
 from runwatch.store.run_tags import tag_entries
 from runwatch.store.step_items import STEP_SHARDS
 
@@ -34,7 +42,10 @@ class MemoryStore:
     parked: dict[str, dict[str, str]] = field(default_factory=dict)
     markers: set[tuple[str, str, str]] = field(default_factory=set)
     run_tags: dict[tuple[str, str], RunKey] = field(default_factory=dict)
-    jobs: dict[str, tuple[TaskKey, int]] = field(default_factory=dict)
+    # (job id, attempt) -> the task: one item per job attempt, as the table's JOB# items.
+    jobs: dict[tuple[str, int], TaskKey] = field(default_factory=dict)
+    job_requests: list[int] = field(default_factory=list)  # the number of lookups each request wrote
+    jobs_unavailable: bool = False  # job lookup writes raise StoreUnavailable
     write_requests: int = 0
     batch_reads: int = 0
     # Whether a write finds that shard of the step (0: the step's item) held by another writer.
@@ -139,10 +150,21 @@ class MemoryStore:
             s.usage for (flow, run_id, _), s in self.steps.items() if (flow, run_id) == (key.flow, key.run_id)
         )
 
-    def record_job(self, job_id: str, task: TaskKey, attempt: int) -> None:
+    def record_jobs(self, lookups: Sequence[JobLookup]) -> None:
+        """As BatchWriteItem: at most 25 items, no key twice; all or nothing here."""
+        keys = {(lookup.job_id, lookup.attempt) for lookup in lookups}
+        assert 0 < len(keys) == len(lookups) <= MAX_ITEMS_PER_BATCH_WRITE, "not a valid BatchWriteItem"
+        if self.jobs_unavailable:
+            raise StoreUnavailable("job lookups unavailable")
         self.write_requests += 1
-        if job_id not in self.jobs or self.jobs[job_id][1] < attempt:
-            self.jobs[job_id] = (task, attempt)
+        self.job_requests.append(len(lookups))
+        for lookup in lookups:
+            self.jobs[(lookup.job_id, lookup.attempt)] = lookup.task
+
+    def job(self, job_id: str) -> tuple[TaskKey, int] | None:
+        """The task and attempt a job id's newest lookup names, as a lookup by job id reads them."""
+        attempts = [attempt for job, attempt in self.jobs if job == job_id]
+        return (self.jobs[(job_id, max(attempts))], max(attempts)) if attempts else None
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         found = [

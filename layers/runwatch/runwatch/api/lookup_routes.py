@@ -38,7 +38,8 @@ def register_lookup_routes(app: APIGatewayRestResolver, lookups: Lookups, prices
         "/jobs/<job_id>",
         summary="The Metaflow task attempt a Batch job ran",
         description="Any attempt's job, both orchestrators, every retry; a node of a multi-node (@parallel) "
-        "job, `<job id>#<N>`, answers with its node's task. One key read.",
+        "job, `<job id>#<N>`, answers with its node's task. One read: a Query of the job's items, newest attempt "
+        "first.",
         tags=["lookups"],
         security=SECURITY,
         responses=responses("Where the job belongs", JOB_NOT_FOUND),

@@ -26,6 +26,15 @@ class JobAttempt:
     attempt: int
 
 
+@dataclass(frozen=True, slots=True)
+class JobLookup:
+    """A job id's lookup to record: the task attempt the job ran."""
+
+    job_id: str
+    task: TaskKey
+    attempt: int
+
+
 def job_attempts(state: TaskState | None) -> dict[str, int]:
     """Each job id among the task's attempts -> the latest attempt it ran."""
     found: dict[str, int] = {}

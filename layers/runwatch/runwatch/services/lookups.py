@@ -1,8 +1,9 @@
 """Lookups: a Batch job id, a Step Functions execution or a search text -> the run or task it names.
 
-Every lookup is a few key reads, never a listing: a job id is one GetItem of its `JOB#` item (written by
-ingest's JobLookupView), a run id or an execution (whose Metaflow run id is `sfn-<name>`) one Query of the
-`by_run_id` index, a task pathspec that Query plus one GetItem per place the run exists (at most a few).
+Every lookup is a few key reads, never a listing: a job id is one Query of its `JOB#` items, newest attempt
+first, Limit 1 (written by ingest's JobLookupView), a run id or an execution (whose Metaflow run id is
+`sfn-<name>`) one Query of the `by_run_id` index, a task pathspec that Query plus one GetItem per place the
+run exists (at most a few).
 """
 
 from __future__ import annotations

@@ -14,7 +14,10 @@
     registry pk SM#<state machine arn> sk #SM
     parked   pk SFNEXEC#<execution arn> sk <redrive>#<terminal>#<time>#<status>
     marker   pk MARK#<kind>#<subject> sk <what>                      notification and sweeper markers
-    job      pk JOB#<Batch job id>    sk #JOB   the task and attempt a Batch job ran (lookups by job id)
+    job      pk JOB#<Batch job id>    sk #JOB#<attempt, 4 digits>   one per (job, attempt): the task attempt
+                                                    it ran; the newest sorts last (lookups by job id read it
+                                                    first). Items of the former shape, sk #JOB, sort before
+                                                    every #JOB#... and are read until their TTL removes them.
 
 One Query on a run's partition returns the run with all its tasks and attempts; the run's detail reads only
 the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step_keys`, whose
@@ -29,7 +32,8 @@ A change of identity is made here and in the conversions of store/records.py, no
 from __future__ import annotations
 
 RUN_SK = "#RUN"
-JOB_SK = "#JOB"
+JOB_SK = "#JOB"  # the prefix of every job sort key, and the whole key of the former one-item shape
+JOB_ATTEMPT_DIGITS = 4
 TASK_SK_PREFIX = "TASK#"
 STEP_SK_PREFIX = "STEP#"
 STATE_MACHINE_SK = "#SM"
@@ -53,6 +57,12 @@ def run_id_pk(run_id: str) -> str:
 def job_pk(job_id: str) -> str:
     """A Batch job id's lookup item (a node of a multi-node job is `<job id>#<node index>`)."""
     return f"JOB#{job_id}"
+
+
+def job_attempt_sk(attempt: int) -> str:
+    """A job's attempt, zero-padded so that string order is numeric order. Metaflow runs at most a handful of
+    attempts of a task (its MAX_ATTEMPTS is 6), so four digits leave room to spare and keep the key short."""
+    return f"{JOB_SK}#{attempt:0{JOB_ATTEMPT_DIGITS}d}"
 
 
 def task_sk(step: str, task_id: str) -> str:

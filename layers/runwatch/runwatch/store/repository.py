@@ -31,6 +31,7 @@ from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from runwatch.domain.lookups import JobLookup
 from runwatch.domain.markers import Marker
 from runwatch.domain.run_state import RunKey, RunState
 from runwatch.domain.step_summary import StepChange
@@ -48,10 +49,10 @@ from runwatch.store.guard import StoreUnavailable as StoreUnavailable
 from runwatch.store.keyed_reads import KeyedReads, index_entries
 from runwatch.store.keys import (
     FLOWS_PK,
-    JOB_SK,
     RUN_SK,
     STATE_MACHINE_SK,
     STEP_SK_PREFIX,
+    job_attempt_sk,
     job_pk,
     marker_pk,
     parked_pk,
@@ -88,6 +89,8 @@ from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_sum
 _STEP_TAKEN = {"ConditionalCheckFailed", "TransactionConflict"}
 # TransactWriteItems takes 100 items: the tasks of one step and the step's summary.
 MAX_TASKS_PER_TRANSACTION = 99
+# BatchWriteItem takes 25 items.
+MAX_ITEMS_PER_BATCH_WRITE = 25
 _STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 PARKED_TTL_SECONDS = 7 * 86_400
 # A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
@@ -354,24 +357,37 @@ class StatusRepository:
         self.write_requests += (len(puts) + len(deletes) + 24) // 25
         guarded(write)
 
-    def record_job(self, job_id: str, task: TaskKey, attempt: int) -> None:
-        """Point a Batch job id at the task attempt it ran, unless it already points at a later attempt."""
-        item = JobItem(
-            job_pk(job_id),
-            JOB_SK,
-            flow=task.flow,
-            run_id=task.run_id,
-            step=task.step,
-            task_id=task.task_id,
-            attempt=attempt,
-            account=task.account,
-            region=task.region,
-            expires_at=expiry(self.clock(), self.retention_days),
-        )
-        with contextlib.suppress(Conflict):  # a later attempt of the same job is already recorded
-            self._write(
-                lambda: item.save(condition=JobItem.pk.does_not_exist() | (JobItem.attempt < attempt))
+    def record_jobs(self, lookups: Sequence[JobLookup]) -> None:
+        """Point each Batch job id at the task attempt it ran: one item per (job, attempt), put without a
+        condition (an attempt of a job always ran the same task, so putting it again changes nothing), in
+        BatchWriteItem requests of 25. PynamoDB sends the UnprocessedItems again (twice, at once: its default
+        max_retry_attempts); what is still unwritten then raises StoreUnavailable, as does a failed request."""
+        expires = expiry(self.clock(), self.retention_days)
+        items = {
+            (job_pk(lookup.job_id), job_attempt_sk(lookup.attempt)): JobItem(
+                job_pk(lookup.job_id),
+                job_attempt_sk(lookup.attempt),
+                flow=lookup.task.flow,
+                run_id=lookup.task.run_id,
+                step=lookup.task.step,
+                task_id=lookup.task.task_id,
+                attempt=lookup.attempt,
+                account=lookup.task.account,
+                region=lookup.task.region,
+                expires_at=expires,
             )
+            for lookup in lookups
+        }  # a request must not name one key twice
+        if not items:
+            return
+
+        def write() -> None:
+            with JobItem.batch_write() as batch:
+                for item in items.values():
+                    batch.save(item)
+
+        self.write_requests += -(-len(items) // MAX_ITEMS_PER_BATCH_WRITE)
+        guarded(write)
 
     def step_usage(self, key: RunKey) -> UsageTotals:
         """The sum of the run's step summaries' compute: one consistent Query of its `STEP#` items and shards

@@ -495,11 +495,11 @@ class RunReader:
         return sorted(keys, key=lambda key: (key.flow, key.account, key.region))
 
     def job(self, job_id: str) -> JobAttempt | None:
-        """The task attempt a Batch job ran (one GetItem of its lookup item); None for a job never seen."""
+        """The task attempt a Batch job ran (its newest attempt: one Query); None for a job never seen."""
         if not job_id or len(job_id.encode()) > MAX_KEY_BYTES - 8:
             return None
         self.calls += 1
-        item = guarded(lambda: _get_job(job_pk(job_id)))
+        item = guarded(lambda: _newest_job_attempt(job_pk(job_id)))
         if item is None:
             return None
         key = TaskKey(
@@ -745,11 +745,15 @@ def _get_task(pk: str, sk: str) -> TaskItem | None:
     return item if isinstance(item, TaskItem) else None
 
 
-def _get_job(pk: str) -> JobItem | None:
-    try:
-        item = JobItem.get(pk, JOB_SK)
-    except JobItem.DoesNotExist:
-        return None
+def _newest_job_attempt(pk: str) -> JobItem | None:
+    """One Query of the job's partition, newest attempt first, Limit 1. An item of the former shape (sort key
+    `#JOB`, one per job, holding its latest attempt) sorts before every `#JOB#<attempt>`, so it is read only
+    while the job has no item of the current shape; when it has both, the current ones hold an attempt at
+    least as late (ingest writes a job's latest attempt in the task's joined state, which keeps every
+    attempt it has seen), so no migration is needed: the old items expire by TTL."""
+    pages = JobItem.query(pk, JobItem.sk.startswith(JOB_SK), scan_index_forward=False, limit=1).page_iter
+    found = _one_page(pages).get("Items", [])
+    item = JobItem.from_raw_data(found[0]) if found else None
     return item if isinstance(item, JobItem) else None
 
 

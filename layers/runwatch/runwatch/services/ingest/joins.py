@@ -18,8 +18,9 @@ never becomes the place where they queue. A transaction that ends in a server er
 joined again (its task writes are conditional, so nothing counts twice). Runs come next: what a task
 tells its run (a final failure, the end step's success) is derived from the task as written, so a run
 never holds a fact of a task whose write failed. After a change is written, the derived views (views.py)
-are told. Lost races are counted (`conflicts`, and `lost_on` by what they lost on) so the benchmark can
-report them per event.
+are told; what a queued view (the job lookups) held back is written last, together, and a task whose
+lookups did not land fails its messages. Lost races are counted (`conflicts`, and `lost_on` by what they
+lost on) so the benchmark can report them per event.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from runwatch.domain.step_summary import StepChange, combined, step_change
 from runwatch.domain.task_state import TaskKey, TaskState, merge_task
 from runwatch.domain.usage import UsageTotals
 from runwatch.services.ingest.staging import Pending, Staged
-from runwatch.services.ingest.views import DerivedView
+from runwatch.services.ingest.views import DerivedView, QueuedView
 from runwatch.services.lru import LRU
 from runwatch.store.repository import (
     MAX_TASKS_PER_TRANSACTION,
@@ -225,12 +226,21 @@ class Joins:
         self._derive_runs(staged)
         for pending in staged.runs.values():
             self._write_run(staged, pending)
+        self._write_queued(staged)
         for message, action in staged.after:
             if message not in staged.failed:
                 try:
                     action()
                 except StoreUnavailable as exc:
                     staged.failed.setdefault(message, exc)
+
+    def _write_queued(self, staged: Staged) -> None:
+        """What the queued task views held back; a task whose writes did not land fails its messages."""
+        for view in self.task_views:
+            if isinstance(view, QueuedView):
+                for key, error in view.write_queued().items():
+                    if (pending := staged.tasks.get(key)) is not None:
+                        staged.fail([pending], error)
 
     def _derive_runs(self, staged: Staged) -> None:
         """Join into each run what its tasks, as written, tell it (not what a failed write would have)."""
