@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -181,7 +182,8 @@ class StatusRepository:
         self._known_bounds: dict[tuple[str, str, str], int] = {}
         # The unfinished tasks the run's step summaries counted at the last `step_usage` read, which ingest makes
         # just before each write of the run: `save_run` keeps an ended run in the sweeper's view while some.
-        self._unfinished_at_read: dict[RunKey, int] = {}
+        # Keyed by thread too: consumers sharing a repository (the benchmark's) each write what they read.
+        self._unfinished_at_read: dict[tuple[int, RunKey], int] = {}
 
     def _write[R](self, call: Callable[[], R]) -> R:
         """One counted DynamoDB write request (the benchmark reports writes per event)."""
@@ -301,7 +303,7 @@ class StatusRepository:
     def save_run(self, state: RunState, version: int | None) -> int:
         """Write the run, conditional on its version; an ended run stays in `active_keys` while the step
         summaries read with its usage just before (`step_usage`) counted unfinished tasks."""
-        unfinished = self._unfinished_at_read.pop(state.key, 0)
+        unfinished = self._unfinished_at_read.pop((threading.get_ident(), state.key), 0)
         item = run_to_item(state, version, self.clock(), self.retention_days, unfinished_tasks=unfinished)
         item.quiet = True if self.quiet else None
         self._write(item.save)
@@ -379,7 +381,9 @@ class StatusRepository:
         )
         pages = guarded(lambda: list(query.page_iter))
         summaries = step_summaries(raw for page in pages for raw in page.get("Items", []))
-        self._unfinished_at_read[key] = sum(sum(s.unfinished_counts.values()) for s in summaries)
+        self._unfinished_at_read[threading.get_ident(), key] = sum(
+            sum(s.unfinished_counts.values()) for s in summaries
+        )
         return usage_total(summary.usage for summary in summaries)
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
