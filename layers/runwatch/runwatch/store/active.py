@@ -31,7 +31,7 @@ from runwatch.domain.run_state import RunState
 from runwatch.domain.step_summary import StepSummary
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.times import iso
-from runwatch.domain.vocab import TERMINAL_TASK_STATUSES
+from runwatch.domain.vocab import TASK_STATUSES, TERMINAL_TASK_STATUSES
 from runwatch.store.guard import Conflict, guarded
 from runwatch.store.keyed_reads import KeyedReads, index_entries
 from runwatch.store.keys import (
@@ -49,7 +49,7 @@ from runwatch.store.records import run_from_item, task_from_item
 from runwatch.store.step_items import step_summaries
 from runwatch.store.together import all_together
 
-UNFINISHED_TASK_STATUSES: Final = ("pending", "starting", "running", "retrying")
+UNFINISHED_TASK_STATUSES: Final = tuple(s for s in TASK_STATUSES if s not in TERMINAL_TASK_STATUSES)
 # The unfinished statuses `by_step_status_keys` lists; the others are only found by reading the step's tasks.
 _INDEXED_UNFINISHED: Final = tuple(s for s in UNFINISHED_TASK_STATUSES if s in INDEXED_TASK_STATUSES)
 
