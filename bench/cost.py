@@ -63,7 +63,7 @@ class PerEvent:
 CLOUDWATCH_USD_PER_ALARM_MONTH = 0.10
 ALARMS = 6  # template.yaml's AWS::CloudWatch::Alarm resources
 SWEEPS_PER_MONTH = 30 * 24 * 12  # SweepSchedule rate(5 minutes)
-SWEEP_SECONDS = 0.5  # assumed: a tick with nothing active is two Queries of the sparse `active_keys` index
+SWEEP_SECONDS = 0.5  # assumed: a tick with nothing active is one Query of the sparse `active_keys` index
 # Lambda's SQS pollers long-poll an empty queue (20 s waits): assumed five pollers, three receives a minute each.
 IDLE_SQS_RECEIVES_PER_MONTH = 5 * 3 * 60 * 24 * 30
 

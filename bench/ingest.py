@@ -94,7 +94,10 @@ def raw_put_rate(client: Any, table: str, item: dict[str, Any]) -> float:
 def _stored_task(client: Any, table: str) -> dict[str, Any]:
     """A finished task item as ingest stored it (its index attributes included: a task write writes them too)."""
     page = client.scan(TableName=table, Limit=500)
-    tasks = [i for i in page["Items"] if i.get("kind", {}).get("S") == "task" and "active_pk" not in i]
+    finished = ("succeeded", "failed", "killed")
+    tasks = [
+        i for i in page["Items"] if i.get("kind", {}).get("S") == "task" and i["status"]["S"] in finished
+    ]
     return tasks[0]
 
 

@@ -12,9 +12,10 @@ import boto3
 from runwatch.domain.run_state import RunKey
 from runwatch.services.ingest import Ingestor
 from runwatch.settings import TableSettings
+from runwatch.store.active import SweepReads
 from runwatch.store.keyed_reads import index_entries
 from runwatch.store.keys import RUN_SK, run_pk
-from runwatch.store.models import RunItem, TaskItem
+from runwatch.store.models import RunItem
 from runwatch.store.repository import StatusRepository
 from runwatch.wiring import bind_table
 from runwatch_dev.local.synth import RunSpec, simulate_run
@@ -58,7 +59,9 @@ def test_local_sample_run(repository: StatusRepository) -> None:
     ]
     assert retried.attempts[0].failure_class == "user_code"
     item = RunItem.get(run_pk("123456789012", "us-east-1", "FanoutFlow", "1795719352434625"), RUN_SK)
-    assert (item.status, item.status_pk, item.active_pk) == ("succeeded", "STATUS#succeeded", None)
+    # The sample holds no end for train/2's job (still running): the ended run stays in the sweeper's view.
+    assert tasks[("train", "2")].status == "running"
+    assert (item.status, item.status_pk, item.active_pk) == ("succeeded", "STATUS#succeeded", "ACTIVE#RUN")
     assert item.started_at == "2026-11-26T18:55:53.130Z" and item.finished_at == "2026-11-26T19:01:52.185Z"
 
 
@@ -170,7 +173,11 @@ def test_every_run_is_listed_by_flow_and_status(repository: StatusRepository) ->
     assert len(by_flow) == 4
     failed = list(RunItem.by_status_index.query("STATUS#failed"))
     assert sorted(i.run_id for i in failed) == ["3", "4"]
-    assert index_entries(TaskItem.active_index, "ACTIVE#TASK") == []  # every task of these runs finished
+    # Every run ended with every task finished. A run written when it failed, while a sibling task still ran,
+    # stays in the sweeper's view until a sweep finds its steps count no unfinished task and takes it out.
+    reads = SweepReads()
+    assert reads.active_runs() == [] and reads.active_tasks() == []
+    assert index_entries(RunItem.active_index, "ACTIVE#RUN") == []
 
 
 def test_queue_blocked_event_marks_pending_tasks(repository: StatusRepository) -> None:

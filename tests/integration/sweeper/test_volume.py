@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from runwatch.domain.run_state import RunKey, RunState, run_observation_of_task
+from runwatch.domain.step_summary import combined, step_change
+from runwatch.domain.task_state import TaskState
 from runwatch.events.batch import observe_job
 from runwatch.events.envelope import parse_event
 from runwatch.events.models import BatchJobStateChangeEvent
@@ -20,8 +22,6 @@ from runwatch.services.sweep import Sweeper
 from runwatch.settings import SweepThresholds
 from runwatch.store import models
 from runwatch.store.active import SweepReads
-from runwatch.store.models import TaskItem
-from runwatch.store.records import task_to_item
 from runwatch.store.repository import StatusRepository
 from runwatch_dev.local.synth import EventFactory, RunSpec
 
@@ -92,36 +92,38 @@ class SameAnswers:
 def _seed(repository: StatusRepository) -> dict[str, dict[str, Any]]:
     """20 local runs x 50 tasks: 600 RUNNING and 400 RUNNABLE, all quiet since T0.
 
-    The items are exactly what ingest writes (same observation, same conversion) but go in with
-    BatchWriteItem, 25 a request: ingesting 1,000 events one by one would dominate the test's time.
+    The items are exactly what ingest writes (same observation, same conversion, each run's tasks and their
+    step summary in one transaction) but go in a run at a time: ingesting 1,000 events one by one would
+    dominate the test's time.
     """
     factory, details = EventFactory(), {}
     runs: dict[RunKey, RunState] = {}
-    with TaskItem.batch_write() as batch:
-        for r in range(RUNS):
-            spec = RunSpec(flow=f"VolumeFlow{r % 4}", run_id=str(1_795_000_000_000_000 + r))
-            for t in range(TASKS_PER_RUN):
-                running = t % 5 < 3
-                job_id = f"job-{r}-{t}"
-                event = factory.batch_job(
-                    spec,
-                    "train",
-                    str(t + 2),
-                    job_id=job_id,
-                    status="RUNNING" if running else "RUNNABLE",
-                    retry_count=0,
-                    at_ms=T0,
-                    created_ms=T0 - MINUTE,
-                    started_ms=T0 if running else None,
-                )
-                details[job_id] = event["detail"]
-                parsed = parse_event(event)
-                assert isinstance(parsed, BatchJobStateChangeEvent)
-                seen = observe_job(
-                    parsed.detail, account=parsed.account, region=parsed.region, event_time=parsed.time
-                )
-                batch.save(task_to_item(seen.task, 1, T0, 90))
-                runs[seen.run.key] = run_observation_of_task(seen.task, seen.run)
+    for r in range(RUNS):
+        tasks: list[TaskState] = []
+        spec = RunSpec(flow=f"VolumeFlow{r % 4}", run_id=str(1_795_000_000_000_000 + r))
+        for t in range(TASKS_PER_RUN):
+            running = t % 5 < 3
+            job_id = f"job-{r}-{t}"
+            event = factory.batch_job(
+                spec,
+                "train",
+                str(t + 2),
+                job_id=job_id,
+                status="RUNNING" if running else "RUNNABLE",
+                retry_count=0,
+                at_ms=T0,
+                created_ms=T0 - MINUTE,
+                started_ms=T0 if running else None,
+            )
+            details[job_id] = event["detail"]
+            parsed = parse_event(event)
+            assert isinstance(parsed, BatchJobStateChangeEvent)
+            seen = observe_job(
+                parsed.detail, account=parsed.account, region=parsed.region, event_time=parsed.time
+            )
+            tasks.append(seen.task)
+            runs[seen.run.key] = run_observation_of_task(seen.task, seen.run)
+        repository.save_tasks([(task, None) for task in tasks], combined(step_change(None, t) for t in tasks))
     for run in runs.values():
         repository.save_run(run, None)
     return details

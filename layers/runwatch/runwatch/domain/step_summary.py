@@ -28,7 +28,7 @@ from typing import Any
 
 from runwatch.domain.task_state import TaskState
 from runwatch.domain.usage import UsageTotals, usage_counters
-from runwatch.domain.vocab import TASK_STATUSES
+from runwatch.domain.vocab import TASK_STATUSES, TERMINAL_TASK_STATUSES
 
 GAMMA = 1.1  # bucket width ratio
 RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)  # about 4.8 %: midpoint vs any value of the bucket
@@ -190,6 +190,11 @@ class StepSummary:
     @property
     def task_total(self) -> int:
         return sum(self.task_counts.values())
+
+    @property
+    def unfinished_counts(self) -> dict[str, int]:
+        """Its tasks not finished yet (pending, starting, running, retrying), by status."""
+        return {s: n for s, n in self.task_counts.items() if s not in TERMINAL_TASK_STATUSES and n > 0}
 
     @property
     def attempts(self) -> int:

@@ -1,6 +1,7 @@
 """The sweeper: what no event says. Lost events, stuck tasks, late runs, missed deadlines, abandoned runs.
 
-One sweep reads the non-terminal runs and tasks from the sparse `active_keys` index and by key (never a scan), then:
+One sweep reads the runs in the sparse `active_keys` index and their unfinished tasks, found from their step
+summaries (store/active.py; never a scan), then:
 1. reconciles what has been quiet for RECONCILE_AFTER_MINUTES by asking AWS (DescribeJobs, 100 ids a call;
    DescribeExecution) and ingesting each answer like the event that was lost;
 2. raises `task.stuck` for tasks pending longer than STUCK_AFTER_MINUTES and `run.late` for runs running

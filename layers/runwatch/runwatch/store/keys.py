@@ -6,7 +6,7 @@
                                                         by_project_only (PROJECTONLY#<project>)
     run tag  pk TAG#<tag>             sk <started_at>#<run_id>#<run pk>   one per (tag, run): runs by tag
     task     pk RUN#<account>#<region>#<flow>#<run_id>   sk TASK#<step>#<task_id>
-                                                    GSIs active_keys, by_queue_keys (while pending),
+                                                    GSIs by_queue_keys (while pending),
                                                     by_step_keys, by_step_status_keys (task order)
     step     pk RUN#<account>#<region>#<flow>#<run_id>   sk STEP#<step>   the step's summary counters and bounds
              and, only once writers met on it, its shards   sk STEP#<step>#<k>   (k in 1..STEP_SHARDS-1)
@@ -22,8 +22,9 @@
 One Query on a run's partition returns the run with all its tasks and attempts; the run's detail reads only
 the run and its step items (sort key `#RUN` and `STEP#...`) and pages each step's tasks from `by_step_keys`, whose
 sort key `task_order_sk` spells the display order (split index, then task id numerically). The GSIs serve the run
-listings (newest first) and the sweeper's view of what is not finished; the sparse ones only hold items
-while they are active or pending, so they stay small. A run's identity is (account, region, flow, run id)
+listings (newest first) and the sweeper's view of what is not finished (`active_keys`: runs only; their
+unfinished tasks are found from their step summaries); the sparse ones only hold items while they are active
+or pending, so they stay small. A run's identity is (account, region, flow, run id)
 (docs/design.md §2); `by_run_id` (partition: the run id, sort key: the flow) finds the flows, accounts and
 regions a run id exists in with one Query, and those of a (flow, run id) with a key condition on the flow.
 A change of identity is made here and in the conversions of store/records.py, nowhere else.
@@ -39,7 +40,6 @@ STEP_SK_PREFIX = "STEP#"
 STATE_MACHINE_SK = "#SM"
 FLOWS_PK = "FLOWS"
 ACTIVE_RUN = "ACTIVE#RUN"
-ACTIVE_TASK = "ACTIVE#TASK"
 RECENT_RUNS = "RUNS"
 _MARKER_PREFIX = "MARK#"
 

@@ -107,8 +107,9 @@ class _KeysOnlyIndex(GlobalSecondaryIndex[Any]):
 
 
 class ActiveIndex(_KeysOnlyIndex):
-    """Sparse: runs and tasks not finished. The sort key is the table's, so an entry never moves while its
-    item is active (it is put when the item becomes active and deleted when it finishes)."""
+    """Sparse: runs not finished, and runs that ended while their steps counted unfinished tasks (until the
+    sweeper takes them out). Tasks carry no entry: the sweeper finds them from the runs' step summaries
+    (store/active.py). The sort key is the table's, so an entry never moves while its run is in it."""
 
     class Meta:
         index_name = "active_keys"
@@ -211,7 +212,7 @@ class TableItem(Model):
 
 
 class StatusItem(TableItem):
-    """Shared by runs and tasks: optimistic locking and the sweeper's sparse index."""
+    """Shared by runs and tasks: optimistic locking and the sweeper's sparse index (only runs set `active_pk`)."""
 
     version = VersionAttribute()
     status = UnicodeAttribute()

@@ -15,7 +15,6 @@ from runwatch.domain.times import iso
 from runwatch.domain.usage import UsageTotals
 from runwatch.store.keys import (
     ACTIVE_RUN,
-    ACTIVE_TASK,
     INDEXED_TASK_STATUSES,
     RECENT_RUNS,
     RUN_SK,
@@ -94,7 +93,13 @@ def expiry(now_ms: int, retention_days: int) -> int:
     return now_ms // 1000 + retention_days * DAY_SECONDS
 
 
-def run_to_item(state: RunState, version: int | None, now_ms: int, retention_days: int) -> RunItem:
+def run_to_item(
+    state: RunState, version: int | None, now_ms: int, retention_days: int, unfinished_tasks: int = 0
+) -> RunItem:
+    """The run's item. It carries `active_pk` (the sweeper's `active_keys` index) while it is not finished, and
+    after it ended while its step summaries still count `unfinished_tasks` (read just before this write): a
+    run that failed while events of its tasks were lost stays in the sweeper's view until the sweeper finds
+    its steps count none and takes it out (store/active.py, docs/design.md §3)."""
     key = state.key
     pk = run_pk(key.account, key.region, key.flow, key.run_id)
     status = state.status
@@ -148,7 +153,7 @@ def run_to_item(state: RunState, version: int | None, now_ms: int, retention_day
         project_only_pk=project_only_pk(state.project) if state.project else None,
         expires_at=expiry(now_ms, retention_days),
     )
-    if not state.is_terminal:
+    if not state.is_terminal or unfinished_tasks > 0:
         item.active_pk = ACTIVE_RUN
     if version is not None:
         item.version = version
@@ -238,10 +243,9 @@ def task_to_item(state: TaskState, version: int | None, now_ms: int, retention_d
     )
     if status in INDEXED_TASK_STATUSES:
         item.step_status_pk = step_status_pk(key.account, key.region, key.flow, key.run_id, key.step, status)
-    if not state.is_terminal:
-        item.active_pk = ACTIVE_TASK
-        if status == "pending" and state.job_queue:
-            item.queue_pk = queue_pk(state.job_queue)
+    # No `active_pk`: the sweeper finds a run's unfinished tasks from its step summaries (store/active.py).
+    if status == "pending" and state.job_queue:
+        item.queue_pk = queue_pk(state.job_queue)
     if version is not None:
         item.version = version
     return item
