@@ -93,13 +93,11 @@ def expiry(now_ms: int, retention_days: int) -> int:
     return now_ms // 1000 + retention_days * DAY_SECONDS
 
 
-def run_to_item(
-    state: RunState, version: int | None, now_ms: int, retention_days: int, unfinished_tasks: int = 0
-) -> RunItem:
-    """The run's item. It carries `active_pk` (the sweeper's `active_keys` index) while it is not finished, and
-    after it ended while its step summaries still count `unfinished_tasks` (read just before this write): a
-    run that failed while events of its tasks were lost stays in the sweeper's view until the sweeper finds
-    its steps count none and takes it out (store/active.py, docs/design.md §3)."""
+def run_to_item(state: RunState, version: int | None, now_ms: int, retention_days: int) -> RunItem:
+    """The run's item. Every write of it carries `active_pk` (the sweeper's `active_keys` index), finished or
+    not: only the sweeper takes a run out, once it has ended and its step summaries count no unfinished task, so
+    a run that failed while events of its tasks were lost stays in the sweeper's view (store/active.py,
+    docs/design.md §3)."""
     key = state.key
     pk = run_pk(key.account, key.region, key.flow, key.run_id)
     status = state.status
@@ -153,8 +151,7 @@ def run_to_item(
         project_only_pk=project_only_pk(state.project) if state.project else None,
         expires_at=expiry(now_ms, retention_days),
     )
-    if not state.is_terminal or unfinished_tasks > 0:
-        item.active_pk = ACTIVE_RUN
+    item.active_pk = ACTIVE_RUN
     if version is not None:
         item.version = version
     return item

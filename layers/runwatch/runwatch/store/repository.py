@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -186,10 +185,6 @@ class StatusRepository:
         # The newest run each flow's entry is known to point at (the entry only moves to newer runs): an older
         # run's put would fail its condition, so it is not sent.
         self._known_flow_entries: dict[str, str] = {}
-        # The unfinished tasks the run's step summaries counted at the last `step_usage` read, which ingest makes
-        # just before each write of the run: `save_run` keeps an ended run in the sweeper's view while some.
-        # Keyed by thread too: consumers sharing a repository (the benchmark's) each write what they read.
-        self._unfinished_at_read: dict[tuple[int, RunKey], int] = {}
 
     def _write[R](self, call: Callable[[], R]) -> R:
         """One counted DynamoDB write request (the benchmark reports writes per event)."""
@@ -307,10 +302,7 @@ class StatusRepository:
         return Versioned(run_from_item(item), int(item.version))
 
     def save_run(self, state: RunState, version: int | None) -> int:
-        """Write the run, conditional on its version; an ended run stays in `active_keys` while the step
-        summaries read with its usage just before (`step_usage`) counted unfinished tasks."""
-        unfinished = self._unfinished_at_read.pop((threading.get_ident(), state.key), 0)
-        item = run_to_item(state, version, self.clock(), self.retention_days, unfinished_tasks=unfinished)
+        item = run_to_item(state, version, self.clock(), self.retention_days)
         item.quiet = True if self.quiet else None
         self._write(item.save)
         return int(item.version)
@@ -399,8 +391,7 @@ class StatusRepository:
 
     def step_usage(self, key: RunKey) -> UsageTotals:
         """The sum of the run's step summaries' compute: one consistent Query of its `STEP#` items and shards
-        (read raw: their counters are attributes no model declares). The unfinished tasks they count are kept
-        for the run's write that follows (`save_run`)."""
+        (read raw: their counters are attributes no model declares)."""
         query = TableItem.query(
             run_pk(key.account, key.region, key.flow, key.run_id),
             TableItem.sk.startswith(STEP_SK_PREFIX),
@@ -408,9 +399,6 @@ class StatusRepository:
         )
         pages = guarded(lambda: list(query.page_iter))
         summaries = step_summaries(raw for page in pages for raw in page.get("Items", []))
-        self._unfinished_at_read[threading.get_ident(), key] = sum(
-            sum(s.unfinished_counts.values()) for s in summaries
-        )
         return usage_total(summary.usage for summary in summaries)
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
