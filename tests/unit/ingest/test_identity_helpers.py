@@ -46,6 +46,14 @@ def test_state_machine_name(
             None,
             None,
         ),
+        # Unquoted values are taken as they are; quotes and escapes inside one are the shell's to undo.
+        (
+            "python flow.py step x --tag it\\'s --tag a\\:b --tag x#y",
+            ("a:b", "it's", "x#y"),
+            None,
+            None,
+            None,
+        ),
     ],
 )
 def test_command_line(

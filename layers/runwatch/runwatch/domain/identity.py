@@ -25,6 +25,8 @@ class CommandFacts:
 
 
 def _unquote(value: str) -> str:
+    if not any(c in value for c in "'\"\\"):  # nothing the shell would unquote (most values)
+        return value
     try:
         parts = shlex.split(value)
     except ValueError:

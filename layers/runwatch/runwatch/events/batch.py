@@ -7,7 +7,7 @@ that carry the same task id and the next `metaflow.retry_count`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from runwatch.domain.identity import (
@@ -74,8 +74,10 @@ def resources_of(container: JobContainer) -> Resources:
     )
 
 
-def _attempts(detail: BatchJobDetail, current_attempt: int, job_id: str) -> tuple[AttemptState, ...]:
-    """Every attempt the job shows.
+def _attempts(
+    detail: BatchJobDetail, current_attempt: int, job_id: str, resources: Resources
+) -> tuple[AttemptState, ...]:
+    """Every attempt the job shows; each ran in the job's container definition (`resources`).
 
     While a job is in flight its status belongs to the next attempt, and `attempts[]` lists the earlier ones,
     which failed (Batch-managed retries). Once it is terminal, the last entry of `attempts[]` is the current
@@ -104,6 +106,9 @@ def _attempts(detail: BatchJobDetail, current_attempt: int, job_id: str) -> tupl
                 or (detail.container.reason if is_current else None),
                 exit_code=exit_code,
                 log_stream=attempt.container.logStreamName,
+                vcpu=resources.vcpu,
+                memory_mib=resources.memory_mib,
+                gpu=resources.gpu,
             )
         )
     if terminal and shown:
@@ -121,16 +126,12 @@ def _attempts(detail: BatchJobDetail, current_attempt: int, job_id: str) -> tupl
             container_reason=detail.container.reason if terminal else None,
             exit_code=detail.container.exitCode if terminal else None,
             log_stream=detail.container.logStreamName,
+            vcpu=resources.vcpu,
+            memory_mib=resources.memory_mib,
+            gpu=resources.gpu,
         )
     )
     return tuple(found)
-
-
-def _with_resources(attempts: tuple[AttemptState, ...], resources: Resources) -> tuple[AttemptState, ...]:
-    """Every attempt of a job ran in the same container definition."""
-    return tuple(
-        replace(a, vcpu=resources.vcpu, memory_mib=resources.memory_mib, gpu=resources.gpu) for a in attempts
-    )
 
 
 def _log_group(container: JobContainer) -> str:
@@ -227,7 +228,7 @@ def observe_job(
     task = TaskState(
         key=TaskKey(flow, run_id, step, node.task_id, account=account, region=region),
         orchestrator=run.orchestrator,
-        attempts=_with_resources(_attempts(detail, current_attempt, node.job_id), resources_of(container)),
+        attempts=_attempts(detail, current_attempt, node.job_id, resources_of(container)),
         max_attempts=max_attempts,
         split_index=_split_index(node, env.get("METAFLOW_SPLIT_INDEX"), command.split_index),
         job_queue=detail.jobQueue,

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from runwatch.domain.run_state import RunKey, run_key_of
-from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.domain.task_state import TaskState
 from runwatch.events.batch import JobObservation, NotMetaflow, observe_job
 from runwatch.events.envelope import RejectedEvent
 from runwatch.events.models import BATCH_JOB_QUEUE_BLOCKED, BatchJobDetail, BatchJobStateChangeEvent
@@ -66,26 +65,22 @@ class BatchPath:
         self.identify = identify
         self.state_machine_prefix = state_machine_prefix
 
-    def apply_event(self, event: BatchJobStateChangeEvent) -> str:
+    def observe(self, event: BatchJobStateChangeEvent) -> JobObservation | None:
+        """What a job's event says, read once per event: the batch reads ahead its task and run with it, then
+        applies it. None for a job Metaflow did not submit; raises RejectedEvent when it is incomplete."""
         blocked = event.detail_type == BATCH_JOB_QUEUE_BLOCKED
         try:
-            observation = observe_metaflow_job(
+            return observe_metaflow_job(
                 event.detail, event.account, event.region, event.time, blocked, self.state_machine_prefix
             )
         except NotMetaflow:
+            return None
+
+    def apply_observed(self, observation: JobObservation | None) -> str:
+        if observation is None:
             self.counters.add("foreign_jobs")
             return IGNORED
         return self.apply_job(observation)
-
-    def keys_of(self, event: BatchJobStateChangeEvent) -> tuple[TaskKey, RunKey] | None:
-        """The task and run a job's event joins into (to read them ahead); None when it joins none."""
-        try:
-            observation = observe_metaflow_job(
-                event.detail, event.account, event.region, event.time, False, self.state_machine_prefix
-            )
-        except (NotMetaflow, RejectedEvent):
-            return None
-        return observation.task.key, run_key_of(observation.task.key)
 
     def apply_job(self, observation: JobObservation) -> str:
         task, task_changed = self.joins.task(observation.task)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from runwatch.aws.state_machines import StateMachineInspector
-from runwatch.domain.run_state import RunKey, RunState
+from runwatch.domain.run_state import RunKey, RunState, run_key_of
 from runwatch.domain.task_state import TaskKey, TaskState
 from runwatch.events.batch import JobObservation
 from runwatch.events.envelope import AnyEvent, RejectedEvent, parse_event
-from runwatch.events.models import BatchJobStateChangeEvent
+from runwatch.events.models import BatchJobStateChangeEvent, StepFunctionsExecutionStatusChangeEvent
 from runwatch.services.ingest.batch import BatchPath, QueueIndex
 from runwatch.services.ingest.executions import ExecutionPath, MachineRegistry
 from runwatch.services.ingest.joins import Joins, StateStore, UsageSums
@@ -34,6 +34,8 @@ from runwatch.services.ingest.views import (
 from runwatch.store.repository import StoreUnavailable
 
 Raw = str | bytes | dict[str, Any]
+# An event as the batch holds it: a job's event as its observation (None: not Metaflow's job, ignored).
+Observed = JobObservation | None | StepFunctionsExecutionStatusChangeEvent
 
 
 @dataclass(slots=True)
@@ -107,18 +109,18 @@ class Ingestor:
         Each message ends in exactly one of: an outcome, rejected (bad input: never retry) or failed (a write
         it contributed to failed: retry later; what it joined is applied again then)."""
         result = BatchResult()
-        events: list[tuple[str, AnyEvent]] = []
+        read: list[tuple[str, Observed]] = []
         for message, raw in messages:
             try:
-                events.append((message, parse_event(raw)))
+                read.append((message, self._observe(parse_event(raw))))
             except RejectedEvent as rejected:
                 result.rejected[message] = rejected
         with self.joins.batch() as staged:
-            self._read_ahead(event for _, event in events)
-            for message, event in events:
+            self._read_ahead(observed for _, observed in read)
+            for message, observed in read:
                 staged.message = message
                 try:
-                    result.outcomes[message] = self.apply(event)
+                    result.outcomes[message] = self._apply(observed)
                 except RejectedEvent as rejected:
                     result.rejected[message] = rejected
                 except Exception as exc:  # isolated: only this message is retried
@@ -130,22 +132,25 @@ class Ingestor:
             self.counters.add(f"events_{outcome}")
         return result
 
-    def _read_ahead(self, events: Iterable[AnyEvent]) -> None:
+    def _observe(self, event: AnyEvent) -> Observed:
+        """A job's event is read into its observation at once (Step Functions events when applied)."""
+        return self.batch.observe(event) if isinstance(event, BatchJobStateChangeEvent) else event
+
+    def _read_ahead(self, batch: Iterable[Observed]) -> None:
         """Read the batch's tasks and runs in one go (Step Functions events name a run only once identified)."""
         tasks: set[TaskKey] = set()
         runs: set[RunKey] = set()
-        for event in events:
-            keys = self.batch.keys_of(event) if isinstance(event, BatchJobStateChangeEvent) else None
-            if keys is not None:
-                tasks.add(keys[0])
-                runs.add(keys[1])
+        for observed in batch:
+            if isinstance(observed, JobObservation):
+                tasks.add(observed.task.key)
+                runs.add(run_key_of(observed.task.key))
         with contextlib.suppress(StoreUnavailable):  # then each item is read when joined, failing its message
             self.joins.read_ahead(tasks, runs)
 
-    def apply(self, event: AnyEvent) -> str:
-        if isinstance(event, BatchJobStateChangeEvent):
-            return self.batch.apply_event(event)
-        return self.executions.apply_event(event)
+    def _apply(self, observed: Observed) -> str:
+        if isinstance(observed, StepFunctionsExecutionStatusChangeEvent):
+            return self.executions.apply_event(observed)
+        return self.batch.apply_observed(observed)
 
     def observe_run(self, observation: RunState) -> bool:
         """Join a run-level fact that no event carries (the sweeper's "abandoned"); True if it changed."""
