@@ -115,7 +115,7 @@ def raw_run_item(state: RunState, now_ms: int, retention_days: int) -> RawItem:
         "failure": _failure(state),
     }
     item.update({name: value for name, value in optional.items() if value is not None})
-    if not state.is_terminal:
+    if not state.is_terminal:  # an ended run as the sweeper leaves it: out of `active_keys`
         item["active_pk"] = _s(ACTIVE_RUN)
     return item
 

@@ -1,4 +1,5 @@
-"""The benchmark's fast seeding writes the very items ingest would: the run item and its tag items."""
+"""The benchmark's fast seeding writes the very items ingest would (an ended run as the sweeper then leaves it):
+the run item and its tag items."""
 
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ RUNS = [
 
 @pytest.mark.parametrize("state", RUNS)
 def test_raw_items_equal_what_ingest_writes(state: RunState) -> None:
-    assert raw_run_item(state, NOW, 90) == run_to_item(state, 1, NOW, 90).serialize()
+    written = run_to_item(state, 1, NOW, 90).serialize()
+    if state.is_terminal:  # a sweep takes an ended run out of active_keys
+        del written["active_pk"]
+    assert raw_run_item(state, NOW, 90) == written
     puts, deletes = run_tags.tag_changes(None, state, NOW, 90)
     assert deletes == []
     expected = sorted((item.serialize() for item in puts), key=lambda raw: raw["pk"]["S"])
