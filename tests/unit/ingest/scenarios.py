@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from runwatch.domain.run_state import RunKey, RunState
-from runwatch.domain.step_summary import StepSummary, recount
+from runwatch.domain.step_summary import StepChange, StepSummary, recount
 from runwatch.domain.task_state import TaskState
 from runwatch.services.ingest import Ingestor
+from runwatch.store.repository import StoreUnavailable
 from runwatch_dev.local.synth import EventFactory, RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
 
@@ -88,3 +90,14 @@ def failed_run_events(
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     spec.start_ms = now - failed_ago_ms - ended_at
     return simulate_run(spec)
+
+
+class FailingStep(MemoryStore):
+    """Throttles every write of the end step's tasks."""
+
+    def save_tasks(
+        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
+    ) -> list[int]:
+        if writes[0][0].key.step == "end":
+            raise StoreUnavailable("ProvisionedThroughputExceededException")
+        return super().save_tasks(writes, change, spread)

@@ -10,10 +10,10 @@ from runwatch.domain.step_summary import StepChange
 from runwatch.domain.task_state import TaskState
 from runwatch.services.ingest import Ingestor
 from runwatch.services.ingest.views import FlowEntryView
-from runwatch.store.repository import OutcomeUnknown, StoreUnavailable, Versioned
+from runwatch.store.repository import OutcomeUnknown, Versioned
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
-from tests.unit.ingest.scenarios import recounted_steps, replay, run_of, snapshot
+from tests.unit.ingest.scenarios import FailingStep, recounted_steps, replay, run_of, snapshot
 
 SPEC = RunSpec("TrainFlow", "1795000000001", fanout=6, start_ms=1_795_000_000_000)
 
@@ -49,17 +49,6 @@ def test_a_batch_that_changes_nothing_writes_nothing() -> None:
 
     assert set(result.outcomes.values()) == {"duplicate"}
     assert store.write_requests == writes
-
-
-class FailingStep(MemoryStore):
-    """Throttles every write of one step's tasks."""
-
-    def save_tasks(
-        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
-    ) -> list[int]:
-        if writes[0][0].key.step == "end":
-            raise StoreUnavailable("ProvisionedThroughputExceededException")
-        return super().save_tasks(writes, change, spread)
 
 
 def test_a_failed_write_fails_only_the_messages_behind_it_and_their_run_learns_nothing_from_it() -> None:

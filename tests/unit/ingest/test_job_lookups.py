@@ -10,13 +10,13 @@ from dataclasses import replace
 from typing import Any
 
 from runwatch.domain.lookups import job_attempts
-from runwatch.domain.step_summary import StepChange
-from runwatch.domain.task_state import TaskKey, TaskState
+from runwatch.domain.task_state import TaskKey
 from runwatch.services.ingest import Ingestor
 from runwatch.services.ingest.views import MAX_HELD_LOOKUPS, JobLookupView
 from runwatch.store.repository import StoreUnavailable
 from runwatch_dev.local.synth import RunSpec, simulate_run
 from tests.fakes.memory_store import MemoryStore
+from tests.unit.ingest.scenarios import FailingStep
 
 T0 = 1_795_000_000_000
 WIDE = RunSpec("TrainFlow", "1795000000001", fanout=60, start_ms=T0)
@@ -86,17 +86,6 @@ def test_a_later_attempt_inside_the_same_job_is_its_own_item_and_the_newest_wins
     (job,) = job_attempts(store.tasks[retried].state)  # three attempts, one job id
     assert sorted(attempt for (j, attempt) in store.jobs if j == job) == [0, 1, 2]
     assert store.job(job) == (retried, 2)
-
-
-class FailingStep(MemoryStore):
-    """Throttles every write of the end step's task."""
-
-    def save_tasks(
-        self, writes: Sequence[tuple[TaskState, int | None]], change: StepChange | None, spread: bool = False
-    ) -> list[int]:
-        if writes[0][0].key.step == "end":
-            raise StoreUnavailable("ProvisionedThroughputExceededException")
-        return super().save_tasks(writes, change, spread)
 
 
 def test_a_task_whose_write_failed_has_no_lookup() -> None:
