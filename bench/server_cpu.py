@@ -2,8 +2,9 @@
 
 On the bench machine DynamoDB Local shares the cores with the consumers, so the ingest pace is set by the server
 CPU an event's requests take as much as by their count. One thread sends each kind of request a few hundred
-times (after a warm-up round, so the JIT has compiled its path) on the bench's table definition with a task
-item as ingest stores it, and the server's CPU per request is read from /proc (bench/cpu_split.py).
+times on the bench's table definition with a task item as ingest stores it, in rounds that take the kinds in
+turn; the server's CPU per request is read from /proc (bench/cpu_split.py). The first round warms the JIT up and
+is not reported; of the others each kind reports its lowest figure (other work on the machine only adds to it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from runwatch_dev.local.dynamodb_local import DynamoDBLocal
 from runwatch_dev.local.table_from_template import create_table
 
 REQUESTS = 300
-ROUNDS = 2  # the first warms the JIT up and is not reported
+ROUNDS = 4  # the first warms the JIT up and is not reported
 
 # A finished task item as ingest writes it (its index attributes included) and a step summary's counter.
 _TASK: dict[str, Any] = {
@@ -115,6 +116,9 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
             for n in range(REQUESTS):
                 send(round_ * REQUESTS + n)
             cpu.stop()
-            if round_ == ROUNDS - 1:
-                results.update(cpu.per(REQUESTS, f"server_cpu.{name}"))
+            if round_ == 0:
+                continue
+            for metric, figure in cpu.per(REQUESTS, f"server_cpu.{name}").items():
+                if metric not in results or figure["value"] < results[metric]["value"]:
+                    results[metric] = figure
     return results
