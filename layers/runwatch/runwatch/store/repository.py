@@ -344,18 +344,7 @@ class StatusRepository:
         """Keep the run's tag items (store/run_tags.py) in step with its state: put what is new, delete
         what moved; one BatchWriteItem per 25 items, and nothing when the tag items did not change."""
         puts, deletes = run_tags.tag_changes(before, after, self.clock(), self.retention_days)
-        if not puts and not deletes:
-            return
-
-        def write() -> None:
-            with RunTagItem.batch_write() as batch:
-                for item in puts:
-                    batch.save(item)
-                for pk, sk in deletes:
-                    batch.delete(RunTagItem(pk, sk))
-
-        self.write_requests += (len(puts) + len(deletes) + 24) // 25
-        guarded(write)
+        self._batch_write(RunTagItem, puts, [RunTagItem(pk, sk) for pk, sk in deletes])
 
     def record_jobs(self, lookups: Sequence[JobLookup]) -> None:
         """Point each Batch job id at the task attempt it ran: one item per (job, attempt), put without a
@@ -378,15 +367,23 @@ class StatusRepository:
             )
             for lookup in lookups
         }  # a request must not name one key twice
-        if not items:
+        self._batch_write(JobItem, list(items.values()))
+
+    def _batch_write[M: TableItem](
+        self, model: type[M], puts: Sequence[M], deletes: Sequence[M] = ()
+    ) -> None:
+        """Puts and deletes of one item type in BatchWriteItems of 25 (none when there is nothing to write)."""
+        if not puts and not deletes:
             return
 
         def write() -> None:
-            with JobItem.batch_write() as batch:
-                for item in items.values():
+            with model.batch_write() as batch:
+                for item in puts:
                     batch.save(item)
+                for item in deletes:
+                    batch.delete(item)
 
-        self.write_requests += -(-len(items) // MAX_ITEMS_PER_BATCH_WRITE)
+        self.write_requests += -(-(len(puts) + len(deletes)) // MAX_ITEMS_PER_BATCH_WRITE)
         guarded(write)
 
     def step_usage(self, key: RunKey) -> UsageTotals:
