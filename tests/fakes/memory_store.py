@@ -46,6 +46,9 @@ class MemoryStore:
     jobs: dict[tuple[str, int], TaskKey] = field(default_factory=dict)
     job_requests: list[int] = field(default_factory=list)  # the number of lookups each request wrote
     jobs_unavailable: bool = False  # job lookup writes raise StoreUnavailable
+    # Whether a lost task write sends back the tasks that won (as the table's transaction does), or only
+    # names them, to be read again.
+    stale_items_found: bool = True
     write_requests: int = 0
     batch_reads: int = 0
     # Whether a write finds that shard of the step (0: the step's item) held by another writer.
@@ -94,7 +97,8 @@ class MemoryStore:
             i for i, (state, version) in enumerate(writes) if self._version(self.tasks, state.key) != version
         )
         if stale:
-            raise StaleItems(f"{len(stale)} stale", stale)
+            found = {i: self.tasks[writes[i][0].key] for i in stale if writes[i][0].key in self.tasks}
+            raise StaleItems(f"{len(stale)} stale", stale, found if self.stale_items_found else None)
         shard = self.shards.randrange(1, STEP_SHARDS) if spread else 0
         if change is not None and self.taken(change.step, shard):
             raise StepBusy(f"step {change.step} shard {shard} held")
@@ -145,8 +149,8 @@ class MemoryStore:
         for key in new:
             self.run_tags[key] = after.key
 
-    def step_usage(self, key: RunKey) -> UsageTotals:
-        return total(
+    def run_and_usage(self, key: RunKey) -> tuple[Versioned | None, UsageTotals]:
+        return self.runs.get(key), total(
             s.usage for (flow, run_id, _), s in self.steps.items() if (flow, run_id) == (key.flow, key.run_id)
         )
 

@@ -88,10 +88,9 @@ def test_a_clear_loses_to_a_write_of_the_run_made_since_it_was_read(repository: 
     reads = SweepReads()
     reads.active_runs()
 
-    # When the run is written meanwhile (as ingest does: its steps read first), then the task ends
-    stored = repository.load_run(spec_key(spec))
+    # When the run is written meanwhile (as ingest does: read with its steps first), then the task ends
+    stored, _ = repository.run_and_usage(spec_key(spec))
     assert stored is not None
-    repository.step_usage(stored.state.key)
     repository.save_run(stored.state, stored.version)
     ingestor.ingest(_job(spec, "train", "3", "SUCCEEDED", T0 + 9 * MINUTE, outcome="ok"))
 

@@ -6,9 +6,11 @@ maps errors the same way without importing one another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+
+from runwatch.store.versioned import Versioned
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
@@ -22,11 +24,15 @@ class Conflict(Exception):
 
 
 class StaleItems(Conflict):
-    """A write of several tasks lost a race on some of them: `stale` holds their positions in the write."""
+    """A write of several tasks lost a race on some of them: `stale` holds their positions in the write, and
+    `found` those of them as stored now, when the failure sent them back (the others must be read)."""
 
-    def __init__(self, message: str, stale: frozenset[int]) -> None:
+    def __init__(
+        self, message: str, stale: frozenset[int], found: Mapping[int, Versioned] | None = None
+    ) -> None:
         super().__init__(message)
         self.stale = stale
+        self.found: Mapping[int, Versioned] = found or {}
 
 
 class StepBusy(Conflict):

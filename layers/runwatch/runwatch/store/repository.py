@@ -21,10 +21,10 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
+from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
@@ -52,6 +52,7 @@ from runwatch.store.keys import (
     RUN_SK,
     STATE_MACHINE_SK,
     STEP_SK_PREFIX,
+    TASK_SK_PREFIX,
     job_attempt_sk,
     job_pk,
     marker_pk,
@@ -85,6 +86,7 @@ from runwatch.store.records import (
     task_to_item,
 )
 from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_summaries
+from runwatch.store.versioned import Versioned as Versioned
 
 _STEP_TAKEN = {"ConditionalCheckFailed", "TransactionConflict"}
 # TransactWriteItems takes 100 items: the tasks of one step and the step's summary.
@@ -95,12 +97,6 @@ _STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 PARKED_TTL_SECONDS = 7 * 86_400
 # A state machine found not to be Metaflow's may be redeployed by Metaflow under the same name.
 NEGATIVE_VERDICT_TTL_MS = 86_400_000
-
-
-@dataclass(frozen=True, slots=True)
-class Versioned:
-    state: Any
-    version: int
 
 
 def _get[M: TableItem](model: type[M], pk: str, sk: str, consistent: bool = False) -> M | None:
@@ -147,22 +143,36 @@ def _wider(attribute: NumberAttribute, value: int, lower: bool) -> Condition:
 
 
 def _transact(transaction: Callable[[], None], step_position: int | None) -> None:
-    """Run a task transaction; a lost race names the tasks whose condition failed (StaleItems), else says
-    whether the step's item was what it lost on (StepBusy)."""
+    """Run a task transaction; a lost race names the tasks whose condition failed (StaleItems, with each one
+    as stored now: its put asked for it back), else says whether the step's item was what it lost on
+    (StepBusy)."""
     try:
         transaction()
     except TransactWriteError as exc:
-        codes = [getattr(reason, "code", None) for reason in exc.cancellation_reasons or []]
+        reasons = exc.cancellation_reasons or []
+        codes = [getattr(reason, "code", None) for reason in reasons]
         if exc.cause_response_code != TRANSACTION_CANCELED:
             raise
         stale = frozenset(
             i for i, code in enumerate(codes) if code == "ConditionalCheckFailed" and i != step_position
         )
         if stale:
-            raise StaleItems(str(exc), stale) from None
+            raise StaleItems(str(exc), stale, _stored_tasks(reasons, stale)) from None
         if step_position is not None and step_position < len(codes) and codes[step_position] in _STEP_TAKEN:
             raise StepBusy(str(exc)) from None
         raise
+
+
+def _stored_tasks(reasons: Sequence[Any], positions: Collection[int]) -> dict[int, Versioned]:
+    """The tasks a cancelled transaction returned (ReturnValuesOnConditionCheckFailure=ALL_OLD), by
+    position; one it did not return (gone, or not sent back) is left out, to be read again."""
+    found = {}
+    for i in positions:
+        raw = getattr(reasons[i], "raw_item", None)
+        item = TableItem.from_raw_data(raw) if raw else None
+        if isinstance(item, TaskItem):
+            found[i] = Versioned(task_from_item(item), int(item.version))
+    return found
 
 
 class StatusRepository:
@@ -265,7 +275,7 @@ class StatusRepository:
         def transaction() -> None:
             with TransactWrite(connection=TableItem._get_connection().connection) as write:
                 for item in items:
-                    write.save(item)
+                    write.save(item, return_values=ALL_OLD)  # a lost race sends back what won it
                 if target is not None and step_update is not None:
                     write.update(target, actions=step_update[0], condition=step_update[1])
 
@@ -386,17 +396,27 @@ class StatusRepository:
         self.write_requests += -(-(len(puts) + len(deletes)) // MAX_ITEMS_PER_BATCH_WRITE)
         guarded(write)
 
-    def step_usage(self, key: RunKey) -> UsageTotals:
-        """The sum of the run's step summaries' compute: one consistent Query of its `STEP#` items and shards
-        (read raw: their counters are attributes no model declares)."""
+    def run_and_usage(self, key: RunKey) -> tuple[Versioned | None, UsageTotals]:
+        """The run as stored now and the sum of its step summaries' compute, in one consistent Query of the
+        run's items that sort before its tasks (`#RUN`, then the `STEP#` items and shards, read raw: their
+        counters are attributes no model declares). A run's write reads it right before it is sent, so the
+        write carries the newest usage and rarely loses a race to another consumer's write of the run."""
         query = TableItem.query(
             run_pk(key.account, key.region, key.flow, key.run_id),
-            TableItem.sk.startswith(STEP_SK_PREFIX),
+            TableItem.sk < TASK_SK_PREFIX,
             consistent_read=True,
         )
         pages = guarded(lambda: list(query.page_iter))
-        summaries = step_summaries(raw for page in pages for raw in page.get("Items", []))
-        return usage_total(summary.usage for summary in summaries)
+        run: Versioned | None = None
+        steps = []
+        for raw in (raw for page in pages for raw in page.get("Items", [])):
+            if raw["sk"]["S"] == RUN_SK:
+                item = TableItem.from_raw_data(raw)
+                if isinstance(item, RunItem):
+                    run = Versioned(run_from_item(item), int(item.version))
+            elif raw["sk"]["S"].startswith(STEP_SK_PREFIX):
+                steps.append(raw)
+        return run, usage_total(summary.usage for summary in step_summaries(steps))
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:
         """The first `limit` pending tasks on a queue: their keys from `by_queue_keys`, then the tasks."""

@@ -20,7 +20,7 @@ from runwatch.events.envelope import AnyEvent, RejectedEvent, parse_event
 from runwatch.events.models import BatchJobStateChangeEvent, StepFunctionsExecutionStatusChangeEvent
 from runwatch.services.ingest.batch import BatchPath, QueueIndex
 from runwatch.services.ingest.executions import ExecutionPath, MachineRegistry
-from runwatch.services.ingest.joins import Joins, StateStore, UsageSums
+from runwatch.services.ingest.joins import Joins, StateStore, StoredRuns
 from runwatch.services.ingest.reporting import Counters, NoCounters
 from runwatch.services.ingest.views import (
     DerivedView,
@@ -48,7 +48,7 @@ class BatchResult:
 
 
 class IngestStore(
-    StateStore, UsageSums, FlowIndex, RunTagIndex, JobIndex, QueueIndex, MachineRegistry, Protocol
+    StateStore, StoredRuns, FlowIndex, RunTagIndex, JobIndex, QueueIndex, MachineRegistry, Protocol
 ):
     """What ingest needs of the table (StatusRepository; an in-memory fake in unit tests)."""
 
@@ -75,7 +75,7 @@ class Ingestor:
             run_views=views,
             task_views=task_views,
             cache_size=cache_size,
-            run_usage=repository.step_usage,
+            stored_run=repository.run_and_usage,
         )
         self.executions = ExecutionPath(
             self.joins,

@@ -10,8 +10,8 @@ cache; that is safe because every write is conditional on the version it read.
 The flush writes tasks first, grouped by step: the changed tasks of one step and their summed change to the
 step summary (domain/step_summary.py, from each task's state before and after) go in one transaction, so the
 summary is exact under races and written once per batch, not once per task. At fan-out, consumers of one
-step race in two ways. Tasks another consumer changed meanwhile (`StaleItems`) are re-read and the write is
-tried again at once; a part that lost twice in a row is halved, so every retry stands a better chance and
+step race in two ways. Tasks another consumer changed meanwhile (`StaleItems`, which brings them back as
+stored) are joined again and the write is tried again at once; a part that lost twice in a row is halved, so every retry stands a better chance and
 the write always ends. The step's item taken by another writer (`StepBusy`) sends the retry, and this
 consumer's later writes of that step, to a shard of the summary (store/step_items.py), so the step item
 never becomes the place where they queue. A transaction that ends in a server error is read back and
@@ -59,10 +59,10 @@ MAX_GROUP_RETRIES = 20
 HALVE_AFTER = 2
 
 
-class UsageSums(Protocol):
+class StoredRuns(Protocol):
     """runwatch.store.repository.StatusRepository."""
 
-    def step_usage(self, key: RunKey) -> UsageTotals: ...
+    def run_and_usage(self, key: RunKey) -> tuple[Versioned | None, UsageTotals]: ...
 
 
 class StateStore(Protocol):
@@ -89,13 +89,15 @@ class Joins:
         task_views: Sequence[DerivedView[TaskState]] = (),
         cache_size: int = 20_000,
         pause: Callable[[float], None] = time.sleep,
-        run_usage: Callable[[RunKey], UsageTotals] | None = None,
+        stored_run: Callable[[RunKey], tuple[Versioned | None, UsageTotals]] | None = None,
     ) -> None:
-        """`run_usage` (the sum of a run's step summaries' compute) is read before every write of a run and
-        written with it, so run listings show usage without reading steps and without a write of its own."""
+        """`stored_run` (the run as stored and the sum of its step summaries' compute) is read right before
+        every write of a run: the write joins into the newest stored run, so it seldom loses a race to another
+        consumer, and carries the usage, so run listings show it without reading steps or a write of its own.
+        Without it a run is written on the state read for the batch, and re-read after a lost race."""
         self.store = store
         self.pause = pause
-        self.run_usage = run_usage
+        self.stored_run = stored_run
         self.run_views = tuple(run_views)
         self.task_views = tuple(task_views)
         self._tasks: LRU[TaskKey, Versioned] = LRU(cache_size)
@@ -280,9 +282,13 @@ class Joins:
         try:
             versions = self.store.save_tasks(writes, change, spread=self._contended.get(step) is not None)
         except StaleItems as lost:
-            # Another consumer changed some of these tasks: re-read those and try again at once.
+            # Another consumer changed some of these tasks: join again into them as the loss sent them back
+            # (the others read again), and try again at once.
             self._lost("tasks")
-            if not self._reread_tasks(staged, dirty, [dirty[i] for i in lost.stale]):
+            for i, stored in lost.found.items():
+                dirty[i].rebase(stored, merge_task)
+            unread = [dirty[i] for i in lost.stale if i not in lost.found]
+            if unread and not self._reread_tasks(staged, dirty, unread):
                 return []
             return _halves(dirty) if losses + 1 >= HALVE_AFTER else [dirty]
         except StepBusy:
@@ -360,19 +366,20 @@ class Joins:
     def _write_run(self, staged: Staged, pending: Pending[RunState]) -> None:
         key = pending.state.key
         for _ in range(MAX_CONFLICT_RETRIES):
-            if pending.base is not None and _material(pending.state) == _material(pending.base.state):
-                self._runs.put(key, Versioned(pending.state, pending.base.version))
-                return
             try:
-                pending.state = self._with_usage(pending.state)
+                if _unchanged(pending) or not self._join_stored_run(pending):
+                    if pending.base is not None:  # always, when unchanged: remember it as read
+                        self._runs.put(key, Versioned(pending.state, pending.base.version))
+                    return
                 version = self.store.save_run(pending.state, pending.version)
             except Conflict:
                 self._lost("run")
-                try:
-                    pending.rebase(self.store.load_run(key), merge_run)
-                except StoreUnavailable as exc:
-                    self._fail_run(staged, pending, exc)
-                    return
+                if self.stored_run is None:  # else the next try reads the run anyway
+                    try:
+                        pending.rebase(self.store.load_run(key), merge_run)
+                    except StoreUnavailable as exc:
+                        self._fail_run(staged, pending, exc)
+                        return
                 continue
             except StoreUnavailable as exc:
                 self._fail_run(staged, pending, exc)
@@ -383,9 +390,18 @@ class Joins:
             return
         self._fail_run(staged, pending, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
 
-    def _with_usage(self, state: RunState) -> RunState:
-        # Read after this batch's task transactions and before each try: a try that lost a race reads again.
-        return state if self.run_usage is None else replace(state, usage=self.run_usage(state.key))
+    def _join_stored_run(self, pending: Pending[RunState]) -> bool:
+        """Join the batch's observations into the run as stored now, with its usage; whether that still
+        changes it (another consumer may have written the same facts since the batch read it)."""
+        if self.stored_run is None:
+            return True
+        stored, usage = self.stored_run(pending.state.key)
+        if _version(stored) != pending.version:
+            pending.rebase(stored, merge_run)
+            if _unchanged(pending):
+                return False
+        pending.state = replace(pending.state, usage=usage)
+        return True
 
     def _tell_run_views(self, staged: Staged, pending: Pending[RunState]) -> None:
         try:
@@ -425,3 +441,12 @@ def _same[S](state: S) -> S:
 
 def _material(state: RunState) -> RunState:
     return state.material()
+
+
+def _unchanged(pending: Pending[RunState]) -> bool:
+    """Whether the batch adds nothing material to the run as read."""
+    return pending.base is not None and _material(pending.state) == _material(pending.base.state)
+
+
+def _version(versioned: Versioned | None) -> int | None:
+    return versioned.version if versioned is not None else None
