@@ -7,7 +7,8 @@ any point. Four consumers take batches of the template's BatchSize from one queu
 four warm Lambda containers with their own caches. The final state is compared with the in-order replay.
 
 The yardstick, measured in the same run on the same DynamoDB Local: single-item PutItems of a task-sized item
-from as many threads as there are consumers (`ingest.raw_put_per_s`); the target is ingest at >= 0.8x that.
+from as many threads as there are consumers (`ingest.raw_put_per_s`); the target is ingest at >= 0.8x that. A
+smaller pass runs first and is discarded, so that both meet a warm server (WARM_UP_RUNS).
 
 Every DynamoDB request asks for its consumed capacity (bench/capacity.py), which with the consumers' busy time
 per event gives the cost per million events (bench/cost.py).
