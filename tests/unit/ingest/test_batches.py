@@ -134,10 +134,16 @@ def test_a_part_that_keeps_losing_races_is_halved_and_still_ends_in_the_in_order
     assert store.sizes[before : before + 3] == [whole, whole, whole // 2]  # tried again whole, then halved
 
 
-def test_tasks_a_lost_race_sends_back_are_joined_again_without_reading_them() -> None:
+@pytest.mark.parametrize(
+    ("sent_back", "reads_after_losses"),
+    [(True, 0), (False, 3)],
+    ids=["tasks sent back with the loss are not read", "tasks only named by the loss are read again"],
+)
+def test_tasks_a_lost_race_names_are_joined_again(sent_back: bool, reads_after_losses: int) -> None:
     events = simulate_run(RunSpec("TrainFlow", "1795000000004", fanout=8, start_ms=1_795_000_000_000))
     store = replay(events[: len(events) // 2], RacedTasks(races=0))
     store.races = len(store.sizes) + 3
+    store.stale_items_found = sent_back
     ingestor = Ingestor(store)
     reads = store.batch_reads
 
@@ -146,23 +152,7 @@ def test_tasks_a_lost_race_sends_back_are_joined_again_without_reading_them() ->
     assert not result.failed
     assert snapshot(store) == snapshot(replay(events))
     assert ingestor.joins.lost_on == {"tasks": 3}
-    assert store.batch_reads == reads + 1  # the batch's read ahead only
-
-
-def test_tasks_a_lost_race_only_names_are_read_again() -> None:
-    events = simulate_run(RunSpec("TrainFlow", "1795000000005", fanout=8, start_ms=1_795_000_000_000))
-    store = replay(events[: len(events) // 2], RacedTasks(races=0))
-    store.races = len(store.sizes) + 3
-    store.stale_items_found = False
-    ingestor = Ingestor(store)
-    reads = store.batch_reads
-
-    result = ingestor.ingest_batch(messages(events[len(events) // 2 :]))
-
-    assert not result.failed
-    assert snapshot(store) == snapshot(replay(events))
-    assert ingestor.joins.lost_on == {"tasks": 3}
-    assert store.batch_reads == reads + 1 + 3
+    assert store.batch_reads == reads + 1 + reads_after_losses  # the batch's read-ahead, then the re-reads
 
 
 class Recorder:
