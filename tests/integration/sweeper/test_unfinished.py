@@ -11,6 +11,8 @@ from typing import Any
 
 from runwatch.domain.run_state import RunKey
 from runwatch.services.ingest import Ingestor
+from runwatch.services.sweep import Sweeper
+from runwatch.settings import SweepThresholds
 from runwatch.store.active import SweepReads
 from runwatch.store.keyed_reads import index_entries
 from runwatch.store.keys import ACTIVE_RUN
@@ -71,9 +73,11 @@ def test_a_run_that_failed_with_a_task_still_running_is_swept_until_the_task_end
     assert ingestor.ingest(_job(spec, "train", "3", "SUCCEEDED", T0 + 9 * MINUTE, outcome="ok")) == "applied"
     assert _active_run_ids() == ["11"]
 
-    # Then the next sweep finds nothing unfinished and takes the run out of active_keys, once
-    reads = SweepReads()
-    assert (reads.active_runs(), reads.active_tasks(), reads.cleared) == ([], [], 1)
+    # Then the next sweep finds nothing unfinished and takes the run out of active_keys, once, and says so
+    sweeper = Sweeper(SweepReads(), repository, ingestor, SweepThresholds())
+    report = sweeper.sweep(T0 + 10 * MINUTE)
+    assert (report.active_runs, report.active_tasks, report.runs_cleared) == (0, 0, 1)
+    assert report.dynamodb_writes == 1  # the clear
     assert _active_run_ids() == []
     stored = repository.load_run(spec_key(spec))
     assert stored is not None and stored.state.status == "failed"

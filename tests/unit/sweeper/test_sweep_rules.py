@@ -30,6 +30,8 @@ class Reads:
     history: dict[str, list[RunState]] = field(default_factory=dict)
     queries: int = 0
     items: int = 0
+    writes: int = 0
+    cleared: int = 0
 
     def active_runs(self) -> list[RunState]:
         self.queries += 1

@@ -46,6 +46,8 @@ class ActiveReader(Protocol):
 
     queries: int
     items: int
+    writes: int
+    cleared: int
 
     def active_runs(self) -> list[RunState]: ...
     def active_tasks(self) -> list[TaskState]: ...
@@ -93,6 +95,7 @@ class SweepReport:
     late_alerts: int = 0
     deadline_alerts: int = 0
     abandoned: int = 0
+    runs_cleared: int = 0  # ended runs with nothing unfinished, taken out of the sweeper's view
     dynamodb_queries: int = 0
     dynamodb_items_read: int = 0
     dynamodb_writes: int = 0
@@ -175,6 +178,7 @@ class Sweeper:
     def sweep(self, now_ms: int) -> SweepReport:
         started = self._timer()
         queries, items, writes = self.reads.queries, self.reads.items, self.store.write_requests
+        clears, cleared = self.reads.writes, self.reads.cleared
         report = SweepReport(swept_at=now_ms)
         runs = self.reads.active_runs()
         tasks = self.reads.active_tasks()
@@ -188,7 +192,8 @@ class Sweeper:
 
         report.dynamodb_queries = self.reads.queries - queries
         report.dynamodb_items_read = self.reads.items - items
-        report.dynamodb_writes = self.store.write_requests - writes
+        report.dynamodb_writes = self.store.write_requests - writes + self.reads.writes - clears
+        report.runs_cleared = self.reads.cleared - cleared
         report.duration_ms = int((self._timer() - started) * 1000)
         if self.log:
             self.log.info("sweep done", **report.as_dict())

@@ -67,6 +67,7 @@ class SweepReads:
     def __init__(self) -> None:
         self.queries = 0
         self.items = 0
+        self.writes = 0  # clears sent, the ones that lost to a newer write of the run included
         self.cleared = 0
         self._keyed = KeyedReads()
         # The runs `active_runs` read, for the `active_tasks` call that follows it in a sweep.
@@ -164,6 +165,7 @@ class SweepReads:
         """Take an ended run whose steps count no unfinished task out of `active_keys`, if still unchanged."""
         item = RunItem(_run_pk(run.state), RUN_SK)
         item.version = run.version
+        self.writes += 1
         try:
             guarded(lambda: item.update(actions=[RunItem.active_pk.remove()]))
         except Conflict:
