@@ -106,6 +106,37 @@ def test_a_clear_loses_to_a_write_of_the_run_made_since_it_was_read(repository: 
     assert _active_run_ids() == []
 
 
+def test_a_task_first_seen_after_its_ended_run_was_cleared_brings_the_run_back(
+    repository: StatusRepository,
+) -> None:
+    # Given a failed run whose only task failed, taken out of active_keys by a sweep
+    spec = RunSpec(flow="LostFlow", run_id="13", max_retries=0)
+    ingestor = Ingestor(repository)
+    ingestor.ingest(_job(spec, "train", "2", "FAILED", T0 + 2 * MINUTE, outcome="user_code"))
+    assert _run_cleared_by_a_sweep(repository, ingestor)
+    writes = repository.write_requests
+
+    # When a sibling's first event arrives late (it changes nothing the failed run shows)
+    assert ingestor.ingest(_job(spec, "train", "3", "RUNNING", T0 + MINUTE)) == "applied"
+
+    # Then the run is written again, so the next sweep watches that task
+    stored = repository.load_run(spec_key(spec))
+    assert stored is not None and stored.state.status == "failed"
+    assert _active_run_ids() == ["13"]
+    assert repository.write_requests == writes + 3  # the task's transaction, its job lookup, the run's put
+    assert [(t.key.task_id, t.status) for t in SweepReads().active_tasks()] == [("3", "running")]
+
+    # And a later event of a task that was already unfinished does not write the run again
+    writes = repository.write_requests
+    assert ingestor.ingest(_job(spec, "train", "3", "RUNNING", T0 + 3 * MINUTE)) in ("applied", "duplicate")
+    assert repository.write_requests <= writes + 1
+
+
+def _run_cleared_by_a_sweep(repository: StatusRepository, ingestor: Ingestor) -> bool:
+    report = Sweeper(SweepReads(), repository, ingestor, SweepThresholds()).sweep(T0 + 10 * MINUTE)
+    return report.runs_cleared == 1 and _active_run_ids() == []
+
+
 def test_a_sweep_reads_by_the_active_runs_and_their_steps_counts(repository: StatusRepository) -> None:
     # Given a running run with a finished step (start), a step of running tasks only (train: 2 of 5 still
     # running), and a step with a pending task (join), and a second running run whose one task is running

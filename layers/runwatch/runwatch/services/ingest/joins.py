@@ -37,6 +37,7 @@ from runwatch.domain.run_state import RunKey, RunState, merge_run, run_key_of, r
 from runwatch.domain.step_summary import StepChange, combined, step_change
 from runwatch.domain.task_state import TaskKey, TaskState, merge_task
 from runwatch.domain.usage import UsageTotals
+from runwatch.domain.vocab import TERMINAL_TASK_STATUSES
 from runwatch.services.ingest.staging import Pending, Staged
 from runwatch.services.ingest.views import DerivedView, QueuedView
 from runwatch.services.lru import LRU
@@ -307,12 +308,19 @@ class Joins:
         except StoreUnavailable as exc:
             self._fail_tasks(staged, dirty, exc)
             return []
-        for pending, version in zip(dirty, versions, strict=True):
+        self._written(staged, dirty, versions)
+        return []
+
+    def _written(self, staged: Staged, tasks: list[Pending[TaskState]], versions: list[int]) -> None:
+        """Tasks just written: remembered at their new versions, told to the views, and their run reopened if
+        one of them became unfinished."""
+        for pending, version in zip(tasks, versions, strict=True):
             pending.mark_written(version)
+            if _became_unfinished(pending.written_before, pending.state):
+                staged.reopened_runs.add(run_key_of(pending.state.key))
             self._tasks.put(pending.state.key, Versioned(pending.state, version))
             for view in self.task_views:
                 view.update(pending.written_before, pending.state)
-        return []
 
     def _read_back(self, staged: Staged, dirty: list[Pending[TaskState]]) -> list[list[Pending[TaskState]]]:
         """After a transaction of unknown outcome: re-read its tasks and join again. A task found holding its
@@ -365,9 +373,12 @@ class Joins:
 
     def _write_run(self, staged: Staged, pending: Pending[RunState]) -> None:
         key = pending.state.key
+        # An ended run may have been taken out of the sweeper's view; one of its tasks that became unfinished
+        # (a late first event) must not stay unwatched, and every write of a run puts it back in that view.
+        reopen = key in staged.reopened_runs and pending.state.is_terminal
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                if _unchanged(pending) or not self._join_stored_run(pending):
+                if (_unchanged(pending) and not reopen) or not self._join_stored_run(pending, reopen):
                     if pending.base is not None:  # always, when unchanged: remember it as read
                         self._runs.put(key, Versioned(pending.state, pending.base.version))
                     return
@@ -390,15 +401,15 @@ class Joins:
             return
         self._fail_run(staged, pending, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
 
-    def _join_stored_run(self, pending: Pending[RunState]) -> bool:
-        """Join the batch's observations into the run as stored now, with its usage; whether that still
-        changes it (another consumer may have written the same facts since the batch read it)."""
+    def _join_stored_run(self, pending: Pending[RunState], reopen: bool = False) -> bool:
+        """Join the batch's observations into the run as stored now, with its usage; whether it is still to
+        be written (another consumer may have written the same facts since the batch read it)."""
         if self.stored_run is None:
             return True
         stored, usage = self.stored_run(pending.state.key)
         if _version(stored) != pending.version:
             pending.rebase(stored, merge_run)
-            if _unchanged(pending):
+            if _unchanged(pending) and not reopen:
                 return False
         pending.state = replace(pending.state, usage=usage)
         return True
@@ -441,6 +452,12 @@ def _same[S](state: S) -> S:
 
 def _material(state: RunState) -> RunState:
     return state.material()
+
+
+def _became_unfinished(before: TaskState | None, after: TaskState) -> bool:
+    """A task new and not finished, or that had finished and is going again (a retry seen after its end)."""
+    finished = TERMINAL_TASK_STATUSES
+    return after.status not in finished and (before is None or before.status in finished)
 
 
 def _unchanged(pending: Pending[RunState]) -> bool:

@@ -62,6 +62,8 @@ class Staged:
     read_runs: dict[RunKey, Versioned | None] = field(default_factory=dict)
     # A task's run learns what the task tells once the task is written: (task, run identity, message).
     task_runs: list[tuple[TaskKey, RunState, str]] = field(default_factory=list)
+    # Runs with a task the batch wrote as newly unfinished (new, or again after it had ended).
+    reopened_runs: set[RunKey] = field(default_factory=set)
     # Done once the batch is written, unless that message failed (e.g. dropping a parked event it applied).
     after: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     # What a batch does once, however many of its events ask (e.g. reading an execution's parked events).
