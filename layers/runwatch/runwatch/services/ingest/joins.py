@@ -9,18 +9,20 @@ cache; that is safe because every write is conditional on the version it read.
 
 The flush writes tasks first, grouped by step: the changed tasks of one step and their summed change to the
 step summary (domain/step_summary.py, from each task's state before and after) go in one transaction, so the
-summary is exact under races and written once per batch, not once per task. At fan-out, consumers of one
-step race in two ways. Tasks another consumer changed meanwhile (`StaleItems`, which brings them back as
-stored) are joined again and the write is tried again at once; a part that lost twice in a row is halved, so every retry stands a better chance and
-the write always ends. The step's item taken by another writer (`StepBusy`) sends the retry, and this
-consumer's later writes of that step, to a shard of the summary (store/step_items.py), so the step item
-never becomes the place where they queue. A transaction that ends in a server error is read back and
-joined again (its task writes are conditional, so nothing counts twice). Runs come next: what a task
-tells its run (a final failure, the end step's success) is derived from the task as written, so a run
-never holds a fact of a task whose write failed. After a change is written, the derived views (views.py)
-are told; what a queued view (the job lookups) held back is written last, together, and a task whose
-lookups did not land fails its messages. Lost races are counted (`conflicts`, and `lost_on` by what they
-lost on) so the benchmark can report them per event.
+summary is exact under races and written once per batch, not once per task. At fan-out, consumers of one step
+race in two ways. Tasks another consumer changed meanwhile (`StaleItems`, which brings them back as stored) are
+joined again and the write is tried again at once; a part that lost twice in a row is halved, so every retry
+stands a better chance and the write always ends. The step's item taken by another writer (`StepBusy`) sends
+the retry, and this consumer's later writes of that step, to a shard of the summary (store/step_items.py), so
+the step item never becomes the place where they queue. A transaction that ends in a server error is read back
+and joined again (its task writes are conditional, so nothing counts twice). Runs come next: what a task tells
+its run (a final failure, the end step's success) is derived from the task as written, so a run never holds a
+fact of a task whose write failed; each run is joined again into the run as stored just before its write (read
+with its steps' usage), and an ended run is written when one of its tasks became unfinished, which puts it back
+in the sweeper's view. After a change is written, the derived views (views.py) are told; what a queued view
+(the job lookups) held back is written last, together, and a task whose lookups did not land fails its
+messages. Lost races are counted (`conflicts`, and `lost_on` by what they lost on) so the benchmark can report
+them per event.
 """
 
 from __future__ import annotations
