@@ -51,8 +51,6 @@ from runwatch.store.keys import (
     FLOWS_PK,
     RUN_SK,
     STATE_MACHINE_SK,
-    STEP_SK_PREFIX,
-    TASK_SK_PREFIX,
     job_attempt_sk,
     job_pk,
     marker_pk,
@@ -85,6 +83,7 @@ from runwatch.store.records import (
     task_from_item,
     task_to_item,
 )
+from runwatch.store.run_head import run_head_query, split_run_head
 from runwatch.store.step_items import STEP_COUNTER_PREFIX, STEP_SHARDS, step_summaries
 from runwatch.store.versioned import Versioned as Versioned
 
@@ -397,25 +396,13 @@ class StatusRepository:
         guarded(write)
 
     def run_and_usage(self, key: RunKey) -> tuple[Versioned | None, UsageTotals]:
-        """The run as stored now and the sum of its step summaries' compute, in one consistent Query of the
-        run's items that sort before its tasks (`#RUN`, then the `STEP#` items and shards, read raw: their
-        counters are attributes no model declares). A run's write reads it right before it is sent, so the
-        write carries the newest usage and rarely loses a race to another consumer's write of the run."""
-        query = TableItem.query(
-            run_pk(key.account, key.region, key.flow, key.run_id),
-            TableItem.sk < TASK_SK_PREFIX,
-            consistent_read=True,
-        )
+        """The run as stored now and the sum of its step summaries' compute: the run's head (store/run_head.py),
+        read consistently. A run's write reads it right before it is sent, so the write carries the newest
+        usage and rarely loses a race to another consumer's write of the run."""
+        query = run_head_query(key, consistent=True)
         pages = guarded(lambda: list(query.page_iter))
-        run: Versioned | None = None
-        steps = []
-        for raw in (raw for page in pages for raw in page.get("Items", [])):
-            if raw["sk"]["S"] == RUN_SK:
-                item = TableItem.from_raw_data(raw)
-                if isinstance(item, RunItem):
-                    run = Versioned(run_from_item(item), int(item.version))
-            elif raw["sk"]["S"].startswith(STEP_SK_PREFIX):
-                steps.append(raw)
+        item, steps = split_run_head(raw for page in pages for raw in page.get("Items", []))
+        run = Versioned(run_from_item(item), int(item.version)) if item is not None else None
         return run, usage_total(summary.usage for summary in step_summaries(steps))
 
     def pending_tasks_on_queue(self, queue_arn: str, limit: int = 100) -> list[TaskState]:

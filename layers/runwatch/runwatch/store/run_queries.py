@@ -52,7 +52,6 @@ from runwatch.store.keys import (
     INDEXED_TASK_STATUSES,
     JOB_SK,
     RUN_SK,
-    TASK_SK_PREFIX,
     flow_pk,
     job_pk,
     run_id_pk,
@@ -69,11 +68,11 @@ from runwatch.store.models import (
     JobItem,
     RunItem,
     RunTagItem,
-    StepItem,
     TableItem,
     TaskItem,
 )
 from runwatch.store.records import run_from_item, task_from_item
+from runwatch.store.run_head import run_head_query, split_run_head
 from runwatch.store.run_plan import ReadPlan, RunFilter, plan_read
 from runwatch.store.step_items import step_summaries
 from runwatch.store.together import all_together
@@ -159,7 +158,6 @@ def _index_listing(index: GlobalSecondaryIndex[Any], partition_value: str) -> _L
 _KIND = TableItem.kind.attr_name
 _TASK_KIND = TableItem.kind.get_discriminator(TaskItem)
 _RUN_KIND = TableItem.kind.get_discriminator(RunItem)
-_STEP_KIND = TableItem.kind.get_discriminator(StepItem)
 _ATTEMPTS = TaskItem.attempts.attr_name
 _ATTEMPT_FIELDS = tuple(
     (name, attr.attr_name, isinstance(attr, NumberAttribute))
@@ -522,18 +520,8 @@ class RunReader:
     def run_with_steps(self, key: RunKey) -> tuple[RunState | None, list[StepSummary]]:
         """The run and its step summaries, never its tasks: the sort keys before `TASK#` (a step's shards
         merged into its summary)."""
-        run: RunState | None = None
-        steps: list[dict[str, Any]] = []
-        query = TableItem.query(
-            run_pk(key.account, key.region, key.flow, key.run_id), TableItem.sk < TASK_SK_PREFIX
-        )
-        for raw in self._raw_items(query):
-            kind = raw.get(_KIND, {}).get("S")
-            if kind == _STEP_KIND:
-                steps.append(raw)
-            elif kind == _RUN_KIND:
-                run = _run_from_raw(raw)
-        return run, step_summaries(steps)
+        run, steps = split_run_head(self._raw_items(run_head_query(key)))
+        return (run_from_item(run) if run is not None else None), step_summaries(steps)
 
     def _raw_items(self, query: Any) -> Iterator[dict[str, Any]]:
         """Every raw item of a Query, page by page; each page is one counted, guarded request."""
