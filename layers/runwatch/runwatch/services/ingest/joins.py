@@ -39,7 +39,6 @@ from runwatch.domain.run_state import RunKey, RunState, merge_run, run_key_of, r
 from runwatch.domain.step_summary import StepChange, combined, step_change
 from runwatch.domain.task_state import TaskKey, TaskState, merge_task
 from runwatch.domain.usage import UsageTotals
-from runwatch.domain.vocab import TERMINAL_TASK_STATUSES
 from runwatch.services.ingest.staging import Pending, Staged
 from runwatch.services.ingest.views import DerivedView, QueuedView
 from runwatch.services.lru import LRU
@@ -458,8 +457,7 @@ def _material(state: RunState) -> RunState:
 
 def _became_unfinished(before: TaskState | None, after: TaskState) -> bool:
     """A task new and not finished, or that had finished and is going again (a retry seen after its end)."""
-    finished = TERMINAL_TASK_STATUSES
-    return after.status not in finished and (before is None or before.status in finished)
+    return not after.is_terminal and (before is None or before.is_terminal)
 
 
 def _unchanged(pending: Pending[RunState]) -> bool:
