@@ -31,6 +31,7 @@ from bench.capacity import CapacityMeter
 from bench.cost import PerEvent, idle_usd_per_month, monthly_usd
 from bench.cpu_split import CpuSplit
 from runwatch.domain.run_state import run_key_of
+from runwatch.domain.vocab import TERMINAL_TASK_STATUSES
 from runwatch.services.ingest import Ingestor, NoCounters
 from runwatch.services.ingest_queue import IngestQueueConsumer
 from runwatch.settings import TableSettings
@@ -99,9 +100,10 @@ def raw_put_rate(client: Any, table: str, item: dict[str, Any]) -> float:
 def _stored_task(client: Any, table: str) -> dict[str, Any]:
     """A finished task item as ingest stored it (its index attributes included: a task write writes them too)."""
     page = client.scan(TableName=table, Limit=500)
-    finished = ("succeeded", "failed", "killed")
     tasks = [
-        i for i in page["Items"] if i.get("kind", {}).get("S") == "task" and i["status"]["S"] in finished
+        i
+        for i in page["Items"]
+        if i.get("kind", {}).get("S") == "task" and i["status"]["S"] in TERMINAL_TASK_STATUSES
     ]
     return tasks[0]
 
