@@ -1,10 +1,9 @@
 """The sweeper's reads: what is not finished (from the sparse `active_keys` index) and a flow's recent runs.
 
-Queries only, no scans. `active_keys` holds the keys of runs alone: every run from its first write until a sweep
-finds it ended with no unfinished task in its step summaries (so a run that failed while events of its other
-tasks were lost is still swept). Tasks carry no
-entry (an entry put and deleted per task was 15 % of ingest's write units); a run's unfinished tasks are found
-from its step summaries instead (docs/design.md §3):
+Queries only, no scans. `active_keys` holds the keys of runs alone: every run from its first write until a
+sweep finds it ended with no unfinished task in its step summaries (so a run that failed while events of its
+other tasks were lost is still swept). Tasks carry no entry (an entry put and deleted per task was 15 % of
+ingest's write units); a run's unfinished tasks are found from its step summaries instead (docs/design.md §3):
 
 - one Query of the run's `STEP#` items gives each step's task counts by status;
 - a step that counts pending or starting tasks is read with one Query of its task range filtered on the
@@ -17,8 +16,8 @@ So a sweep reads, for R runs in `active_keys`: 1 Query for their keys and ceil(R
 runs, R Queries for the step summaries, and per step with unfinished tasks either its task range (when some are
 pending or starting) or one Query per running/retrying status plus a BatchGetItem per 100 of those tasks. An
 ended run whose steps count no unfinished task is taken out of `active_keys` (a conditional update on its
-version: a write of the run meanwhile wins and puts it back, to be judged at the next sweep). `queries` and `items` count the
-requests made and the items read; `cleared` the runs taken out.
+version: a write of the run meanwhile wins and puts it back, to be judged at the next sweep). `queries` and
+`items` count the requests made and the items read; `writes` the clears sent; `cleared` the runs taken out.
 """
 
 from __future__ import annotations
