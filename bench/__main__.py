@@ -39,6 +39,7 @@ _ON_DYNAMODB_LOCAL = {
     "big_runs": ("big_runs", "run"),
     "dashboard": ("dashboard", "run"),
     "fanout": ("fanout", "run"),
+    "untransacted": ("untransacted", "run"),  # a what-if, only when named
 }
 DEFAULT = frozenset({"ingest", "server_cpu", "api", "big_runs", "fanout", "dashboard", "cold_start", "build"})
 

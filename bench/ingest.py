@@ -128,12 +128,18 @@ def run(ddb: DynamoDBLocal) -> dict[str, dict[str, Any]]:
     return _ingest(ddb, RUNS, seed=7)
 
 
-def _ingest(ddb: DynamoDBLocal, runs: int, seed: int) -> dict[str, dict[str, Any]]:
-    """One pass: `runs` runs' events through the consumers into a table of its own, then the raw puts."""
+def _ingest(
+    ddb: DynamoDBLocal,
+    runs: int,
+    seed: int,
+    repository_for: Callable[[TableSettings], StatusRepository] = bind_table,
+) -> dict[str, dict[str, Any]]:
+    """One pass: `runs` runs' events through the consumers into a table of its own, then the raw puts.
+    `repository_for` binds the table and gives the consumers' repository (bench/untransacted.py swaps it)."""
     client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1")
     table = f"runwatch-bench-ingest-{uuid.uuid4().hex[:8]}"
     create_table(client, table, stream=False)
-    repository = bind_table(TableSettings(table_name=table, dynamodb_endpoint=ddb.endpoint))
+    repository = repository_for(TableSettings(table_name=table, dynamodb_endpoint=ddb.endpoint))
     meter = CapacityMeter()
     meter.attach(models.TableItem._get_connection().connection.client)
     in_order, delivered = _events(runs, seed)
