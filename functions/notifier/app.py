@@ -6,6 +6,10 @@ and finally hands it to the on-failure destination; the others are not sent agai
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # while the function loads (docs/benchmarks.md, "Cold start")
+
 from typing import Any
 
 from runwatch.observability import MetricCounters, logger, metrics
@@ -15,6 +19,8 @@ from runwatch.wiring import aws_clients, build_lambda_notifier
 
 # Built once per container: only the configured channels create a client, and secrets and rules are cached.
 _notifier = build_lambda_notifier(NotifierSettings.from_env(), aws_clients(), counters=MetricCounters())
+gc.freeze()  # what was loaded lives as long as the container: no later collection walks it again
+gc.enable()
 
 
 @logger.inject_lambda_context

@@ -108,3 +108,23 @@ def test_the_notifier_loads_ca_certificates_at_import_only_for_an_http_channel(
     """Loading them is some 40 ms: at INIT when a Slack or webhook channel will need them, never otherwise."""
     env = {name: value for name, value in ENV.items() if name not in HTTP_CHANNELS or name in channels}
     assert _probe_import(_CERTIFICATES_PROBE, "notifier", env) == f"certificates loaded: {loaded}"
+
+
+_COLLECTOR_PROBE = """
+import gc, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+before = sum(generation["collections"] for generation in gc.get_stats())
+import app
+during = sum(generation["collections"] for generation in gc.get_stats()) - before
+print("collections while loading:", during, "enabled:", gc.isenabled(), "frozen:", gc.get_freeze_count() > 0)
+"""
+
+
+@pytest.mark.parametrize("function", ["ingest", "api", "notifier", "sweeper"])
+def test_a_handler_loads_without_collecting_garbage_and_leaves_the_collector_on(function: str) -> None:
+    """Collections while the function loads walk objects that live as long as the container (a tenth of an
+    import's instructions); after it, the collector is on again, with what was loaded frozen out of its walks."""
+    assert (
+        _probe_import(_COLLECTOR_PROBE, function, ENV)
+        == "collections while loading: 0 enabled: True frozen: True"
+    )
