@@ -379,8 +379,8 @@ class Joins:
         reopen = key in staged.reopened_runs and pending.state.is_terminal
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                if (_unchanged(pending) and not reopen) or not self._join_stored_run(pending, reopen):
-                    if pending.base is not None:  # always, when unchanged: remember it as read
+                if _needless(pending, reopen) or not self._join_stored_run(pending, reopen):
+                    if pending.base is not None:  # always, when the write is needless: remember it as read
                         self._runs.put(key, Versioned(pending.state, pending.base.version))
                     return
                 version = self.store.save_run(pending.state, pending.version)
@@ -402,7 +402,7 @@ class Joins:
             return
         self._fail_run(staged, pending, StoreUnavailable(f"gave up after {MAX_CONFLICT_RETRIES} conflicts"))
 
-    def _join_stored_run(self, pending: Pending[RunState], reopen: bool = False) -> bool:
+    def _join_stored_run(self, pending: Pending[RunState], reopen: bool) -> bool:
         """Join the batch's observations into the run as stored now, with its usage; whether it is still to
         be written (another consumer may have written the same facts since the batch read it)."""
         if self.stored_run is None:
@@ -410,7 +410,7 @@ class Joins:
         stored, usage = self.stored_run(pending.state.key)
         if _version(stored) != pending.version:
             pending.rebase(stored, merge_run)
-            if _unchanged(pending) and not reopen:
+            if _needless(pending, reopen):
                 return False
         pending.state = replace(pending.state, usage=usage)
         return True
@@ -460,9 +460,12 @@ def _became_unfinished(before: TaskState | None, after: TaskState) -> bool:
     return not after.is_terminal and (before is None or before.is_terminal)
 
 
-def _unchanged(pending: Pending[RunState]) -> bool:
-    """Whether the batch adds nothing material to the run as read."""
-    return pending.base is not None and _material(pending.state) == _material(pending.base.state)
+def _needless(pending: Pending[RunState], reopen: bool) -> bool:
+    """Whether the run's write can be skipped: the batch adds nothing material to the run as read, and the run
+    need not be written to come back into the sweeper's view."""
+    return (
+        not reopen and pending.base is not None and _material(pending.state) == _material(pending.base.state)
+    )
 
 
 def _version(versioned: Versioned | None) -> int | None:
